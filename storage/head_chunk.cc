@@ -1,0 +1,349 @@
+// The head's open chunk: one append-only bit stream. Layout: docs/format/chunk.md, "Head chunk".
+//
+// Timestamp delta-of-deltas use buckets sized for scrape jitter (a few ms fit the 9-bit one, a
+// missed scrape the 20-bit one); values are Gorilla XOR, as in Prometheus's XOR chunk.
+#include "storage/head_chunk.h"
+
+#include <algorithm>
+#include <bit>
+#include <cassert>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+
+namespace ember::storage {
+namespace {
+
+// Serialize()'s first byte. Persisted in checkpoints: append only; never renumber.
+enum class HeadChunkFormat : uint8_t { kBitStream = 1 };
+
+// The most bits one sample takes after the first: a 68-bit timestamp and a 77-bit value.
+constexpr size_t kMaxSampleBytes = (68 + 77 + 7) / 8 + 1;
+// The first heap allocation: about 8 samples of a typical series.
+constexpr size_t kFirstCapacity = 32;
+const size_t kInlineCapacity = std::string().capacity();  // No heap below this.
+
+// Delta-of-delta buckets: '0' for 0, then '10', '110', '1110' + that many signed bits, and
+// '1111' + the 64 raw bits.
+struct Bucket {
+  uint64_t prefix;
+  int prefix_len;
+  int value_bits;
+};
+constexpr Bucket kBuckets[] = {{0b10, 2, 7}, {0b110, 3, 17}, {0b1110, 4, 24}};
+
+bool FitsSigned(int64_t v, int bits) {
+  const int64_t limit = int64_t{1} << (bits - 1);
+  return v >= -limit && v < limit;
+}
+
+absl::Status Corrupt(std::string_view what, size_t offset) {
+  return absl::DataLossError(absl::StrFormat("head chunk: %s at byte %d", what, offset));
+}
+
+// Reads MSB-first bits; past the end it returns zeros and sets overrun(), touching nothing
+// beyond the input. Not on a hot path (decoding a head chunk happens once, when it is cut), so
+// it refills a byte at a time.
+class BitReader {
+ public:
+  explicit BitReader(std::string_view in)
+      : p_(reinterpret_cast<const uint8_t*>(in.data())), end_(p_ + in.size()), size_(in.size()) {}
+
+  // REQUIRES: 1 <= len <= 64.
+  uint64_t Read(int len) {
+    if (len > 56) {
+      const uint64_t hi = Read(len - 32);
+      return (hi << 32) | Read(32);
+    }
+    while (avail_ < len && p_ != end_) {
+      buf_ |= uint64_t{*p_++} << (56 - avail_);
+      avail_ += 8;
+    }
+    if (avail_ < len) {
+      overrun_ = true;
+      return 0;
+    }
+    const uint64_t v = buf_ >> (64 - len);
+    buf_ <<= len;
+    avail_ -= len;
+    return v;
+  }
+
+  bool overrun() const { return overrun_; }
+  size_t bit_offset() const { return (size_ - static_cast<size_t>(end_ - p_)) * 8 - avail_; }
+  // The bits left in the last byte read, left-aligned; the stream's padding when it ends there.
+  uint64_t pending() const { return buf_; }
+
+ private:
+  const uint8_t* p_;
+  const uint8_t* const end_;
+  const size_t size_;
+  uint64_t buf_ = 0;  // The next avail_ bits, left-aligned; zeros below.
+  int avail_ = 0;
+  bool overrun_ = false;
+};
+
+// Where the encoder stands after the stream's last sample.
+struct StreamEnd {
+  int64_t max_t = 0;
+  uint64_t delta = 0;
+  uint64_t bits = 0;
+  int lead = 0xff;
+  int trail = 0;
+  size_t bit_offset = 0;
+};
+
+// Decodes `n` samples from `buf`, passing each to `sink`. DataLoss when the stream is short,
+// its timestamps do not increase, or bytes (or nonzero padding bits) follow the last sample.
+template <typename Sink>
+absl::Status DecodeStream(std::string_view buf, uint64_t n, Sink&& sink, StreamEnd* end) {
+  BitReader r(buf);
+  auto fail = [&](std::string_view what) { return Corrupt(what, r.bit_offset() / 8); };
+  if (n == 0) {
+    if (!buf.empty()) return fail("bytes in an empty chunk");
+    return absl::OkStatus();
+  }
+  uint64_t t = r.Read(64);
+  uint64_t bits = r.Read(64);
+  if (r.overrun()) return fail("truncated first sample");
+  sink(Sample{static_cast<int64_t>(t), std::bit_cast<double>(bits)});
+  uint64_t delta = 0;
+  int lead = 0xff;
+  int trail = 0;
+  for (uint64_t i = 1; i < n; ++i) {
+    uint64_t dod = 0;
+    if (r.Read(1) != 0) {
+      int b = 0;
+      while (b < 3 && r.Read(1) != 0) ++b;
+      if (b == 3) {
+        dod = r.Read(64);
+      } else {
+        const int width = kBuckets[b].value_bits;
+        const uint64_t raw = r.Read(width);
+        dod = raw - ((raw >> (width - 1)) << width);  // Sign-extends.
+      }
+    }
+    delta += dod;
+    const uint64_t next = t + delta;
+    if (static_cast<int64_t>(next) <= static_cast<int64_t>(t)) {
+      return fail(absl::StrFormat("timestamp %d not after %d", static_cast<int64_t>(next),
+                                  static_cast<int64_t>(t)));
+    }
+    t = next;
+    if (r.Read(1) != 0) {
+      int sig;
+      if (r.Read(1) != 0) {
+        lead = static_cast<int>(r.Read(5));
+        sig = static_cast<int>(r.Read(6));
+        if (sig == 0) sig = 64;
+        if (lead + sig > 64) return fail("XOR window past 64 bits");
+        trail = 64 - lead - sig;
+      } else {
+        if (lead == 0xff) return fail("XOR reuses a window before the first one");
+        sig = 64 - lead - trail;
+      }
+      bits ^= r.Read(sig) << trail;
+    }
+    if (r.overrun()) return fail("truncated sample");
+    sink(Sample{static_cast<int64_t>(t), std::bit_cast<double>(bits)});
+  }
+  const size_t used = r.bit_offset();
+  const size_t total = buf.size() * 8;
+  const int pad = static_cast<int>(total - used);
+  if (total - used >= 8 || (pad > 0 && (r.pending() >> (64 - pad)) != 0)) {
+    return fail("bytes after the last sample");
+  }
+  end->max_t = static_cast<int64_t>(t);
+  end->delta = delta;
+  end->bits = bits;
+  end->lead = lead;
+  end->trail = trail;
+  end->bit_offset = used;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void HeadChunk::Reserve(size_t extra) {
+  const size_t need = buf_.size() + extra;
+  if (need <= buf_.capacity()) return;
+  // std::string::reserve() at least doubles; a fresh string takes the exact size asked for.
+  std::string grown;
+  grown.reserve(std::max({need, kFirstCapacity, buf_.capacity() + buf_.capacity() / 2}));
+  grown.append(buf_);
+  buf_.swap(grown);
+}
+
+// REQUIRES: 1 <= len <= 64, v < 2^len, and room for the bits (Reserve()).
+void HeadChunk::WriteBits(uint64_t v, int len) {
+  if (bit_pos_ != 0) {
+    const int free = 8 - bit_pos_;
+    const int take = len < free ? len : free;
+    const uint64_t head = (v >> (len - take)) & ((uint64_t{1} << take) - 1);
+    buf_.back() = static_cast<char>(static_cast<uint8_t>(buf_.back()) | (head << (free - take)));
+    bit_pos_ = static_cast<uint8_t>((bit_pos_ + take) & 7);
+    len -= take;
+  }
+  while (len >= 8) {
+    len -= 8;
+    buf_.push_back(static_cast<char>(v >> len));
+  }
+  if (len > 0) {
+    buf_.push_back(static_cast<char>(v << (8 - len)));
+    bit_pos_ = static_cast<uint8_t>(len);
+  }
+}
+
+void HeadChunk::Append(int64_t t, double v) {
+  assert(num_samples_ == 0 || t > max_t_);
+  assert(num_samples_ < UINT32_MAX);
+  const uint64_t bits = std::bit_cast<uint64_t>(v);
+  if (num_samples_ == 0) {
+    Reserve(16);
+    WriteBits(static_cast<uint64_t>(t), 64);
+    WriteBits(bits, 64);
+    min_t_ = max_t_ = t;
+    prev_delta_ = 0;
+    prev_bits_ = bits;
+    leading_ = 0xff;
+    trailing_ = 0;
+    num_samples_ = 1;
+    return;
+  }
+  Reserve(kMaxSampleBytes);
+
+  // Modulo 2^64, so INT64_MIN+1 followed by INT64_MAX cannot overflow.
+  const uint64_t delta = static_cast<uint64_t>(t) - static_cast<uint64_t>(max_t_);
+  const int64_t dod = static_cast<int64_t>(delta - static_cast<uint64_t>(prev_delta_));
+  if (dod == 0) {
+    WriteBits(0, 1);
+  } else {
+    int b = 0;
+    while (b < 3 && !FitsSigned(dod, kBuckets[b].value_bits)) ++b;
+    if (b < 3) {
+      const Bucket& k = kBuckets[b];
+      const uint64_t value = static_cast<uint64_t>(dod) & ((uint64_t{1} << k.value_bits) - 1);
+      WriteBits((k.prefix << k.value_bits) | value, k.prefix_len + k.value_bits);
+    } else {
+      WriteBits(0b1111, 4);
+      WriteBits(static_cast<uint64_t>(dod), 64);
+    }
+  }
+  prev_delta_ = static_cast<int64_t>(delta);
+  max_t_ = t;
+
+  const uint64_t x = bits ^ prev_bits_;
+  prev_bits_ = bits;
+  if (x == 0) {
+    WriteBits(0, 1);
+  } else {
+    int lead = std::countl_zero(x);
+    const int trail = std::countr_zero(x);
+    if (lead > 31) lead = 31;
+    if (lead >= leading_ && trail >= trailing_) {
+      const int sig = 64 - leading_ - trailing_;
+      WriteBits(0b10, 2);
+      WriteBits(x >> trailing_, sig);
+    } else {
+      const int sig = 64 - lead - trail;
+      WriteBits((0b11 << 11) | (lead << 6) | (sig & 63), 13);
+      WriteBits(x >> trail, sig);
+      leading_ = static_cast<uint8_t>(lead);
+      trailing_ = static_cast<uint8_t>(trail);
+    }
+  }
+  ++num_samples_;
+}
+
+absl::Status HeadChunk::Decode(std::vector<Sample>* out) const {
+  const size_t base = out->size();
+  out->reserve(base + num_samples_);
+  StreamEnd end;
+  absl::Status s =
+      DecodeStream(buf_, num_samples_, [out](const Sample& sample) { out->push_back(sample); },
+                   &end);
+  if (!s.ok()) out->resize(base);
+  return s;
+}
+
+std::string HeadChunk::Serialize() const {
+  std::string out;
+  out.reserve(1 + 5 + 5 + buf_.size());
+  out.push_back(static_cast<char>(HeadChunkFormat::kBitStream));
+  char varints[10];
+  char* p = varints;
+  for (uint64_t v : {uint64_t{num_samples_}, uint64_t{buf_.size()}}) {
+    while (v >= 0x80) {
+      *p++ = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    *p++ = static_cast<char>(v);
+  }
+  out.append(varints, p);
+  out.append(buf_);
+  return out;
+}
+
+absl::StatusOr<HeadChunk> HeadChunk::Restore(std::string_view bytes) {
+  const size_t size = bytes.size();
+  std::string_view in = bytes;
+  auto fail = [&](std::string_view what) {
+    return absl::DataLossError(absl::StrFormat("head chunk checkpoint: %s at byte %d of %d",
+                                               what, size - in.size(), size));
+  };
+  if (in.empty() || static_cast<uint8_t>(in[0]) != static_cast<uint8_t>(HeadChunkFormat::kBitStream)) {
+    return fail("unknown format");
+  }
+  in.remove_prefix(1);
+  uint64_t v[2];
+  for (uint64_t& x : v) {
+    x = 0;
+    for (int shift = 0;; shift += 7) {
+      if (in.empty() || shift > 63) return fail("truncated header");
+      const uint8_t byte = static_cast<uint8_t>(in[0]);
+      in.remove_prefix(1);
+      x |= uint64_t{byte & 0x7fu} << shift;
+      if ((byte & 0x80) == 0) break;
+    }
+  }
+  const uint64_t n = v[0];
+  const uint64_t len = v[1];
+  if (len != in.size()) return fail(absl::StrFormat("stream length %d, %d bytes left", len, in.size()));
+  // Every sample after the first takes at least 2 bits.
+  if (n > UINT32_MAX || (n > 0 && (len < 16 || (n - 1) > (len - 16) * 4))) {
+    return fail(absl::StrFormat("%d samples cannot fit %d bytes", n, len));
+  }
+  HeadChunk chunk;
+  bool first = true;
+  StreamEnd end;
+  absl::Status s = DecodeStream(
+      in,
+      n,
+      [&](const Sample& sample) {
+        if (first) chunk.min_t_ = sample.t;
+        first = false;
+      },
+      &end);
+  if (!s.ok()) {
+    return absl::DataLossError(absl::StrFormat("head chunk checkpoint: stream at byte %d: %s",
+                                               size - in.size(), s.message()));
+  }
+  if (n > 0) {
+    chunk.Reserve(in.size());
+    chunk.buf_.assign(in.data(), in.size());
+    chunk.max_t_ = end.max_t;
+    chunk.prev_delta_ = static_cast<int64_t>(end.delta);
+    chunk.prev_bits_ = end.bits;
+    chunk.leading_ = static_cast<uint8_t>(end.lead);
+    chunk.trailing_ = static_cast<uint8_t>(end.trail);
+    chunk.bit_pos_ = static_cast<uint8_t>(end.bit_offset % 8);
+    chunk.num_samples_ = static_cast<uint32_t>(n);
+  }
+  return chunk;
+}
+
+size_t HeadChunk::HeapBytes() const {
+  return buf_.capacity() > kInlineCapacity ? buf_.capacity() + 1 : 0;
+}
+
+}  // namespace ember::storage

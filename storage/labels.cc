@@ -1,0 +1,205 @@
+// Label sets: canonical form, validation and display (include/ember/labels.h).
+//
+// The UTF-8 check follows RFC 3629 / Unicode table 3-7 (the same rules as Go's utf8.ValidString,
+// which Prometheus applies): overlong forms, UTF-16 surrogates (U+D800..U+DFFF), code points
+// above U+10FFFF and sequences cut short are rejected. NUL and other control characters are valid.
+#include "ember/labels.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace ember {
+namespace {
+
+constexpr size_t kValid = std::string_view::npos;
+
+// The length of the UTF-8 sequence starting at s[i], or 0 when it is not a valid sequence.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
+  const uint8_t b0 = byte(i);
+  if (b0 < 0x80) return 1;
+  const size_t left = s.size() - i;
+  // The bounds of the second byte depend on the first (Unicode table 3-7); the third and
+  // fourth bytes are always 0x80..0xBF.
+  size_t len;
+  uint8_t lo = 0x80, hi = 0xBF;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2;
+  } else if (b0 == 0xE0) {
+    len = 3, lo = 0xA0;  // Below: overlong.
+  } else if (b0 == 0xED) {
+    len = 3, hi = 0x9F;  // Above: surrogates.
+  } else if (b0 >= 0xE1 && b0 <= 0xEF) {
+    len = 3;
+  } else if (b0 == 0xF0) {
+    len = 4, lo = 0x90;  // Below: overlong.
+  } else if (b0 >= 0xF1 && b0 <= 0xF3) {
+    len = 4;
+  } else if (b0 == 0xF4) {
+    len = 4, hi = 0x8F;  // Above: > U+10FFFF.
+  } else {
+    return 0;  // A continuation byte, 0xC0/0xC1 (overlong) or 0xF5..0xFF.
+  }
+  if (left < len) return 0;
+  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+  for (size_t k = 2; k < len; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  }
+  return len;
+}
+
+// The byte offset of the first invalid UTF-8 sequence in `s`, or kValid.
+size_t FindInvalidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    // Label text is mostly ASCII: skip eight such bytes at a time.
+    if (s.size() - i >= 8) {
+      uint64_t word;
+      std::memcpy(&word, s.data() + i, 8);
+      if ((word & 0x8080808080808080ULL) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    const size_t len = Utf8SequenceLength(s, i);
+    if (len == 0) return i;
+    i += len;
+  }
+  return kValid;
+}
+
+bool IsLegacyLabelName(std::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                    (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Appends `s` as a double-quoted string: `"` and `\` are escaped, newline is \n, and bytes that
+// are not valid UTF-8 are \xNN (so a message stays readable whatever the input).
+void AppendQuoted(std::string* out, std::string_view s) {
+  out->push_back('"');
+  size_t i = 0;
+  while (i < s.size()) {
+    const char c = s[i];
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(c);
+      ++i;
+    } else if (c == '\n') {
+      out->append("\\n");
+      ++i;
+    } else if (static_cast<uint8_t>(c) < 0x80) {
+      out->push_back(c);
+      ++i;
+    } else if (const size_t len = Utf8SequenceLength(s, i); len > 0) {
+      out->append(s.data() + i, len);
+      i += len;
+    } else {
+      absl::StrAppendFormat(out, "\\x%02x", static_cast<uint8_t>(c));
+      ++i;
+    }
+  }
+  out->push_back('"');
+}
+
+std::string Quoted(std::string_view s) {
+  std::string out;
+  AppendQuoted(&out, s);
+  return out;
+}
+
+}  // namespace
+
+void CanonicalizeLabels(Labels* labels) {
+  labels->erase(std::remove_if(labels->begin(), labels->end(),
+                               [](const Label& l) { return l.value.empty(); }),
+                labels->end());
+  // Stable, so duplicates keep their order and ValidateLabels() reports the later one.
+  std::stable_sort(labels->begin(), labels->end(),
+                   [](const Label& a, const Label& b) { return a.name < b.name; });
+}
+
+absl::Status ValidateLabels(const Labels& labels) {
+  if (labels.empty())
+    return absl::InvalidArgumentError("labels {}: a series needs at least one label");
+  bool sorted = true;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const Label& l = labels[i];
+    if (l.name.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("labels %s: label %d (value %s) has an empty name",
+                          LabelsToString(labels), i, Quoted(l.value)));
+    }
+    if (const size_t at = FindInvalidUtf8(l.name); at != kValid) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("labels %s: label %d name %s is not valid UTF-8 (byte offset %d)",
+                          LabelsToString(labels), i, Quoted(l.name), at));
+    }
+    if (const size_t at = FindInvalidUtf8(l.value); at != kValid) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("labels %s: label %d (%s) value %s is not valid UTF-8 (byte offset %d)",
+                          LabelsToString(labels), i, Quoted(l.name), Quoted(l.value), at));
+    }
+    if (i > 0) {
+      if (labels[i - 1].name == l.name) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "labels %s: label %d duplicates name %s", LabelsToString(labels), i, Quoted(l.name)));
+      }
+      sorted = sorted && labels[i - 1].name < l.name;
+    }
+  }
+  if (!sorted) {
+    // Not canonical: adjacent names say nothing about duplicates, so look them all up.
+    absl::flat_hash_set<std::string_view> seen;
+    for (size_t i = 0; i < labels.size(); ++i) {
+      if (!seen.insert(labels[i].name).second) {
+        return absl::InvalidArgumentError(absl::StrFormat("labels %s: label %d duplicates name %s",
+                                                          LabelsToString(labels), i,
+                                                          Quoted(labels[i].name)));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string LabelsToString(const Labels& labels) {
+  std::string out = "{";
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i > 0) out.append(", ");
+    // As Prometheus 3.x: a name outside [a-zA-Z_][a-zA-Z0-9_]* is quoted.
+    if (IsLegacyLabelName(labels[i].name)) {
+      out.append(labels[i].name);
+    } else {
+      AppendQuoted(&out, labels[i].name);
+    }
+    out.push_back('=');
+    AppendQuoted(&out, labels[i].value);
+  }
+  out.push_back('}');
+  return out;
+}
+
+std::string_view GetLabelValue(const Labels& labels, std::string_view name) {
+  // Label sets are small (a handful to a few dozen pairs): a scan beats a binary search and
+  // also works on a set that is not canonical yet.
+  for (const Label& l : labels) {
+    if (l.name == name) return l.value;
+  }
+  return {};
+}
+
+}  // namespace ember

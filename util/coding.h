@@ -1,0 +1,104 @@
+// Byte coding shared by storage and ingest: big-endian fixed integers (keys sort as numbers),
+// little-endian fixed 64-bit words, LEB128 varints and zigzag. Decoders advance a string_view
+// and return false when the input ends early, so callers can report DataLoss with an offset.
+#ifndef EMBER_UTIL_CODING_H_
+#define EMBER_UTIL_CODING_H_
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace ember {
+
+inline void PutFixed64BE(std::string* dst, uint64_t v) {
+  char buf[8];
+  for (int i = 7; i >= 0; --i) {
+    buf[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  dst->append(buf, 8);
+}
+
+inline uint64_t DecodeFixed64BE(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+// Timestamps are signed; flipping the sign bit makes big-endian bytes sort in numeric order.
+inline void PutTimestampBE(std::string* dst, int64_t t) {
+  PutFixed64BE(dst, static_cast<uint64_t>(t) ^ (uint64_t{1} << 63));
+}
+inline int64_t DecodeTimestampBE(const char* p) {
+  return static_cast<int64_t>(DecodeFixed64BE(p) ^ (uint64_t{1} << 63));
+}
+
+inline void PutFixed64LE(std::string* dst, uint64_t v) {
+  char buf[8];
+  std::memcpy(buf, &v, 8);  // x86-64 and aarch64 are little-endian.
+  dst->append(buf, 8);
+}
+
+inline bool GetFixed64LE(std::string_view* in, uint64_t* v) {
+  if (in->size() < 8) return false;
+  std::memcpy(v, in->data(), 8);
+  in->remove_prefix(8);
+  return true;
+}
+
+inline void PutVarint64(std::string* dst, uint64_t v) {
+  char buf[10];
+  int n = 0;
+  while (v >= 0x80) {
+    buf[n++] = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  buf[n++] = static_cast<char>(v);
+  dst->append(buf, n);
+}
+
+inline bool GetVarint64(std::string_view* in, uint64_t* v) {
+  uint64_t result = 0;
+  for (int shift = 0, i = 0; shift <= 63 && i < static_cast<int>(in->size()); shift += 7, ++i) {
+    const uint64_t byte = static_cast<uint8_t>((*in)[i]);
+    result |= (byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      *v = result;
+      in->remove_prefix(i + 1);
+      return true;
+    }
+  }
+  return false;
+}
+
+inline uint64_t ZigZagEncode(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+inline int64_t ZigZagDecode(uint64_t v) {
+  return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+}
+
+inline void PutVarsint64(std::string* dst, int64_t v) { PutVarint64(dst, ZigZagEncode(v)); }
+inline bool GetVarsint64(std::string_view* in, int64_t* v) {
+  uint64_t u;
+  if (!GetVarint64(in, &u)) return false;
+  *v = ZigZagDecode(u);
+  return true;
+}
+
+inline void PutLengthPrefixed(std::string* dst, std::string_view s) {
+  PutVarint64(dst, s.size());
+  dst->append(s.data(), s.size());
+}
+inline bool GetLengthPrefixed(std::string_view* in, std::string_view* s) {
+  uint64_t n;
+  if (!GetVarint64(in, &n) || n > in->size()) return false;
+  *s = in->substr(0, n);
+  in->remove_prefix(n);
+  return true;
+}
+
+}  // namespace ember
+
+#endif  // EMBER_UTIL_CODING_H_
