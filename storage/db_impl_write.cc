@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <bit>
 
-#include "absl/container/node_hash_map.h"
+#include <deque>
+
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "storage/chunk.h"
@@ -20,21 +22,27 @@ class DbAppender final : public Appender {
  public:
   explicit DbAppender(DbImpl* db) : db_(db) {}
 
-  absl::Status Append(Labels labels, int64_t t, double v) override {
+  absl::Status Append(const Labels& labels, int64_t t, double v) override {
     EMBER_RETURN_IF_ERROR(db_->CheckWritable(t));
-    CanonicalizeLabels(&labels);
-    // Validate before encoding: the codec REQUIRES valid labels.
-    auto it = cache_.find(labels);
+    const Labels* ls = &labels;
+    Labels sorted;
+    if (!IsCanonical(labels)) {
+      sorted = labels;
+      CanonicalizeLabels(&sorted);
+      ls = &sorted;
+    }
+    // The codec REQUIRES valid labels, but only a series new to this batch needs checking:
+    // validate before encoding, then look the bytes up.
+    std::string bytes = EncodeLabels(*ls);
+    auto it = index_.find(std::string_view(bytes));
     uint32_t idx;
-    if (it != cache_.end()) {
+    if (it != index_.end()) {
       idx = it->second;
     } else {
-      EMBER_RETURN_IF_ERROR(ValidateLabels(labels));
-      std::string bytes = EncodeLabels(labels);
-      auto [sit, inserted] = index_.try_emplace(std::move(bytes), uint32_t(series_.size()));
-      if (inserted) series_.push_back(&sit->first);
-      idx = sit->second;
-      cache_.emplace(std::move(labels), idx);
+      EMBER_RETURN_IF_ERROR(ValidateLabels(*ls));
+      idx = static_cast<uint32_t>(series_.size());
+      series_.push_back(std::move(bytes));
+      index_.emplace(std::string_view(series_.back()), idx);
     }
     samples_.push_back(PendingSample{idx, t, v});
     return absl::OkStatus();
@@ -42,35 +50,38 @@ class DbAppender final : public Appender {
 
   absl::StatusOr<CommitResult> Commit() override {
     absl::StatusOr<CommitResult> r = CommitResult{};
-    if (!samples_.empty()) r = db_->Commit(series_, samples_);
+    if (!samples_.empty()) {
+      std::vector<const std::string*> series;
+      series.reserve(series_.size());
+      for (const std::string& s : series_) series.push_back(&s);
+      r = db_->Commit(series, samples_);
+    }
     Rollback();
     return r;
   }
 
   void Rollback() override {
     samples_.clear();
-    series_.clear();
     index_.clear();
-    cache_.clear();
+    series_.clear();
   }
 
   size_t pending() const override { return samples_.size(); }
 
  private:
-  struct LabelsHash {
-    size_t operator()(const Labels& ls) const {
-      size_t h = ls.size();
-      for (const Label& l : ls) h = absl::HashOf(h, l.name, l.value);
-      return h;
+  // Sorted by name, no duplicate or empty name, no empty value: the common case needs no copy.
+  static bool IsCanonical(const Labels& ls) {
+    for (size_t i = 0; i < ls.size(); ++i) {
+      if (ls[i].value.empty()) return false;
+      if (i > 0 && !(ls[i - 1].name < ls[i].name)) return false;
     }
-  };
+    return true;
+  }
 
   DbImpl* db_;
-  // Distinct series of the batch: canonical label bytes (node map: stable addresses).
-  absl::node_hash_map<std::string, uint32_t> index_;
-  std::vector<const std::string*> series_;
-  // Validated label sets of this batch, so a repeated series is validated and encoded once.
-  absl::node_hash_map<Labels, uint32_t, LabelsHash> cache_;
+  // Distinct series of the batch as canonical label bytes; a deque keeps their addresses.
+  std::deque<std::string> series_;
+  absl::flat_hash_map<std::string_view, uint32_t> index_;
   std::vector<PendingSample> samples_;
 };
 

@@ -128,9 +128,11 @@ TEST_F(DbTest, CommittedSamplesSurviveAProcessThatExitsWithoutClosing) {
     auto db = Db::Open(TestOptions(&clock_), dir_.path());
     if (!db.ok()) _exit(2);
     auto app = (*db)->NewAppender();
-    for (int i = 0; i < 100; ++i) app->Append(L({{"__name__", "m"}}), samples[i].t, samples[i].v).IgnoreError();
+    for (int i = 0; i < 100; ++i)
+      app->Append(L({{"__name__", "m"}}), samples[i].t, samples[i].v).IgnoreError();
     if (!app->Commit().ok() || !(*db)->Checkpoint().ok()) _exit(3);
-    for (int i = 100; i < 300; ++i) app->Append(L({{"__name__", "m"}}), samples[i].t, samples[i].v).IgnoreError();
+    for (int i = 100; i < 300; ++i)
+      app->Append(L({{"__name__", "m"}}), samples[i].t, samples[i].v).IgnoreError();
     if (!app->Commit().ok()) _exit(4);
     _exit(0);
   }
@@ -172,8 +174,7 @@ TEST_F(DbTest, SpecialValuesRoundTripBitExactlyThroughHeadDiskAndReopen) {
 TEST_F(DbTest, SelectAppliesAllMatcherKinds) {
   for (const char* job : {"api", "web", "db"}) {
     for (const char* code : {"200", "500"}) {
-      AppendAll(L({{"__name__", "http_requests_total"}, {"job", job}, {"code", code}}),
-                {{kT0, 1}});
+      AppendAll(L({{"__name__", "http_requests_total"}, {"job", job}, {"code", code}}), {{kT0, 1}});
     }
   }
   AppendAll(L({{"__name__", "up"}, {"job", "api"}}), {{kT0, 1}});
@@ -246,8 +247,7 @@ TEST_F(DbTest, OutOfOrderSampleIsRejectedByDefaultWithReason) {
   ASSERT_EQ(r.rejected.size(), 1u);
   EXPECT_EQ(r.rejected[0].index, 0u);
   EXPECT_EQ(r.rejected[0].status.code(), absl::StatusCode::kOutOfRange);
-  EXPECT_THAT(std::string(r.rejected[0].status.message()),
-              HasSubstr("out_of_order_window_ms=0"));
+  EXPECT_THAT(std::string(r.rejected[0].status.message()), HasSubstr("out_of_order_window_ms=0"));
   EXPECT_THAT(Read(db_.get(), "m").size(), 2u);
 }
 
@@ -287,7 +287,8 @@ TEST_F(DbOutOfOrderTest, SamplesWithinWindowAreMergedIntoHeadAndSealedChunks) {
   EXPECT_TRUE(BitsEqual(Read(db_.get(), "m"), all));
   CommitResult dup = AppendAll(L({{"__name__", "m"}}), {{late[5].t, late[5].v + 1}});
   ASSERT_EQ(dup.rejected.size(), 1u);
-  EXPECT_EQ(dup.rejected[0].status.code(), absl::StatusCode::kAlreadyExists) << dup.rejected[0].status;
+  EXPECT_EQ(dup.rejected[0].status.code(), absl::StatusCode::kAlreadyExists)
+      << dup.rejected[0].status;
 }
 
 TEST_F(DbOutOfOrderTest, SampleOlderThanWindowIsRejected) {
@@ -493,7 +494,8 @@ TEST(DbOpenTest, BadOptionsAreInvalidArgument) {
 }
 
 TEST(DbSyncTest, EverySyncPolicyAcknowledgesDurableCommits) {
-  for (SyncPolicy p : {SyncPolicy::kSyncEachCommit, SyncPolicy::kGroupCommit, SyncPolicy::kNoSync}) {
+  for (SyncPolicy p :
+       {SyncPolicy::kSyncEachCommit, SyncPolicy::kGroupCommit, SyncPolicy::kNoSync}) {
     SCOPED_TRACE(int(p));
     testutil::TempDir dir;
     Options o;

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
+#include "storage/chunk.h"
 #include "tests/testutil/scrape_data.h"
 
 namespace ember::storage {
@@ -29,8 +30,8 @@ std::vector<Sample> ScrapeSamples(int n, uint64_t seed) {
   double v = 1000;
   for (int i = 0; i < n; ++i) {
     v += static_cast<double>(rng() % 100);
-    out.push_back({1'700'000'000'000 + int64_t{i} * 15'000 + static_cast<int64_t>(rng() % 51) - 25,
-                   v});
+    out.push_back(
+        {1'700'000'000'000 + int64_t{i} * 15'000 + static_cast<int64_t>(rng() % 51) - 25, v});
   }
   return out;
 }
@@ -121,9 +122,13 @@ TEST(HeadChunkTest, RoundTripsEdgeValuesBitExactly) {
 TEST(HeadChunkTest, RoundTripsExtremeTimestamps) {
   constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  const std::vector<std::vector<int64_t>> cases = {
-      {kMin}, {kMax}, {kMin, kMax}, {kMin + 1, kMax}, {kMin, 0, kMax},
-      {kMin, kMin + 1, kMax - 1, kMax}, {0, 1, 2, 3, 1LL << 50, (1LL << 50) + 1}};
+  const std::vector<std::vector<int64_t>> cases = {{kMin},
+                                                   {kMax},
+                                                   {kMin, kMax},
+                                                   {kMin + 1, kMax},
+                                                   {kMin, 0, kMax},
+                                                   {kMin, kMin + 1, kMax - 1, kMax},
+                                                   {0, 1, 2, 3, 1LL << 50, (1LL << 50) + 1}};
   for (const auto& ts : cases) {
     SCOPED_TRACE(testing::Message() << "first t=" << ts[0] << " n=" << ts.size());
     std::vector<Sample> samples;
@@ -219,9 +224,9 @@ TEST(HeadChunkTest, RestoreOfRandomBytesNeverCrashes) {
     std::string bytes(rng() % 48, '\0');
     for (char& c : bytes) c = static_cast<char>(rng());
     if (bytes.size() >= 3 && rng() % 4 != 0) {
-      bytes[0] = 1;                                            // The format byte,
-      bytes[1] = static_cast<char>(rng() % 8);                 // a small count
-      bytes[2] = static_cast<char>(bytes.size() - 3);          // and a matching length.
+      bytes[0] = 1;                                    // The format byte,
+      bytes[1] = static_cast<char>(rng() % 8);         // a small count
+      bytes[2] = static_cast<char>(bytes.size() - 3);  // and a matching length.
     }
     ExpectRestoresSafely(bytes);
   }
@@ -254,14 +259,14 @@ TEST(HeadChunkTest, HeapBytesGrowModestly) {
     prev = heap;
   }
   const size_t used = chunk.Serialize().size();
-  EXPECT_GE(prev, used - 4);  // The stream itself is on the heap...
+  EXPECT_GE(prev, used - 4);           // The stream itself is on the heap...
   EXPECT_LE(prev, used * 3 / 2 + 40);  // ...with at most ~1.5x slack.
 }
 
 TEST(HeadChunkTest, ScrapeDataCostsAFewBytesPerSample) {
   testutil::ScrapeDataOptions options;
   options.targets = 2;
-  const auto series = testutil::GenerateSeriesSamples(options, kMaxSamplesPerChunkForTest);
+  const auto series = testutil::GenerateSeriesSamples(options, kMaxSamplesPerChunk);
   ASSERT_FALSE(series.empty());
   size_t heap = 0;
   size_t samples = 0;

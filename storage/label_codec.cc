@@ -105,6 +105,21 @@ std::string Hex(std::string_view s) {
   return absl::CHexEscape(absl::string_view(s.data(), s.size()));
 }
 
+// GetLengthPrefixed() that also rejects a length written in more bytes than needed (e.g.
+// 0x81 0x00 for 1): only then does a decoded set re-encode to the bytes it came from.
+bool GetCanonicalLengthPrefixed(std::string_view* in, std::string_view* s) {
+  const size_t before = in->size();
+  uint64_t n;
+  if (!GetVarint64(in, &n)) return false;
+  const size_t varint_bytes = before - in->size();
+  size_t minimal = 1;
+  for (uint64_t v = n; v >= 0x80; v >>= 7) ++minimal;
+  if (varint_bytes != minimal || n > in->size()) return false;
+  *s = in->substr(0, n);
+  in->remove_prefix(n);
+  return true;
+}
+
 }  // namespace
 
 std::string EncodeLabels(const Labels& labels) {
@@ -119,9 +134,10 @@ std::string EncodeLabels(const Labels& labels) {
   return out;
 }
 
-// Beyond the framing, a decoded set must be canonical (non-empty, names non-empty and strictly
-// ascending, values non-empty), as EncodeLabels() requires: anything else is corruption. UTF-8
-// is not re-checked; it was validated before the labels were written.
+// Beyond the framing, a decoded set must be what EncodeLabels() writes: minimal varints, at least
+// one pair, names non-empty and strictly ascending, values non-empty. Anything else is
+// corruption, so whatever decodes re-encodes to the same bytes (and hash). UTF-8 is not
+// re-checked; it was validated before the labels were written.
 absl::Status DecodeLabels(std::string_view bytes, Labels* labels) {
   labels->clear();
   const std::string_view all = bytes;
@@ -135,14 +151,14 @@ absl::Status DecodeLabels(std::string_view bytes, Labels* labels) {
   while (!bytes.empty()) {
     std::string_view name, value;
     offset = all.size() - bytes.size();
-    if (!GetLengthPrefixed(&bytes, &name)) return fail("truncated or bad label name");
+    if (!GetCanonicalLengthPrefixed(&bytes, &name)) return fail("truncated or bad label name");
     if (name.empty()) return fail("empty label name");
     if (!labels->empty() && !(labels->back().name < name)) {
       return fail(absl::StrFormat("label name \"%s\" out of order after \"%s\"", Hex(name),
                                   Hex(labels->back().name)));
     }
     offset = all.size() - bytes.size();
-    if (!GetLengthPrefixed(&bytes, &value)) {
+    if (!GetCanonicalLengthPrefixed(&bytes, &value)) {
       return fail(absl::StrFormat("truncated or bad value of label \"%s\"", Hex(name)));
     }
     if (value.empty()) return fail(absl::StrFormat("empty value of label \"%s\"", Hex(name)));

@@ -15,9 +15,13 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(LabelCodecTest, EncodesVarintLengthPrefixedPairs) {
-  EXPECT_EQ(EncodeLabels({{"a", "1"}}), std::string("\x01" "a" "\x01" "1"));
+  EXPECT_EQ(EncodeLabels({{"a", "1"}}), std::string("\x01"
+                                                    "a"
+                                                    "\x01"
+                                                    "1"));
   EXPECT_EQ(EncodeLabels({{"__name__", "up"}, {"job", "api"}}),
-            std::string("\x08__name__\x02up\x03job\x03" "api"));
+            std::string("\x08__name__\x02up\x03job\x03"
+                        "api"));
   const std::string long_value(200, 'v');  // 200 = 0xC8 0x01 as a varint.
   EXPECT_EQ(EncodeLabels({{"k", long_value}}), "\x01k\xC8\x01" + long_value);
 }
@@ -69,6 +73,13 @@ TEST(LabelCodecTest, EveryPrefixIsDataLossUnlessItEndsAtAPair) {
   }
 }
 
+// Bytes from small integers and characters: lengths read as numbers, names as letters.
+std::string Bytes(std::initializer_list<int> bytes) {
+  std::string out;
+  for (int b : bytes) out.push_back(static_cast<char>(b));
+  return out;
+}
+
 TEST(LabelCodecTest, CorruptInputIsDataLoss) {
   struct Case {
     std::string name;
@@ -77,15 +88,20 @@ TEST(LabelCodecTest, CorruptInputIsDataLoss) {
   };
   const Case cases[] = {
       {"empty", "", "no label"},
-      {"name longer than the input", "\x05" "ab", "truncated or bad label name at offset 0"},
-      {"value longer than the input", "\x01" "a\x09" "xy", "truncated or bad value of label \"a\""},
-      {"missing value", "\x01" "a", "truncated or bad value"},
+      {"name longer than the input", Bytes({5, 'a', 'b'}),
+       "truncated or bad label name at offset 0"},
+      {"value longer than the input", Bytes({1, 'a', 9, 'x', 'y'}),
+       "truncated or bad value of label \"a\" at offset 2"},
+      {"missing value", Bytes({1, 'a'}), "truncated or bad value"},
       {"varint never ends", std::string(12, '\xff'), "truncated or bad label name"},
-      {"empty name", "\x00\x01x", "empty label name"},
-      {"empty value", "\x01" "a\x00", "empty value of label \"a\""},
-      {"names out of order", "\x01" "b\x01" "1\x01" "a\x01" "2", "out of order"},
-      {"duplicate names", "\x01" "a\x01" "1\x01" "a\x01" "2", "out of order"},
-      {"trailing byte", "\x01" "a\x01" "1\x07", "truncated or bad label name at offset 4"},
+      {"overlong length varint", Bytes({0x81, 0x00, 'a', 1, '1'}),
+       "truncated or bad label name at offset 0"},
+      {"empty name", Bytes({0, 1, 'x'}), "empty label name"},
+      {"empty value", Bytes({1, 'a', 0}), "empty value of label \"a\""},
+      {"names out of order", Bytes({1, 'b', 1, '1', 1, 'a', 1, '2'}),
+       "label name \"a\" out of order after \"b\" at offset 4"},
+      {"duplicate names", Bytes({1, 'a', 1, '1', 1, 'a', 1, '2'}), "out of order"},
+      {"trailing byte", Bytes({1, 'a', 1, '1', 7}), "truncated or bad label name at offset 4"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -109,7 +125,8 @@ TEST(LabelCodecTest, GarbageNeverCrashesAndWhatDecodesReencodesTheSame) {
       for (char& c : bytes) c = static_cast<char>(rng() % 8 == 0 ? rng() : rng() % 12);
     } else {
       bytes = valid;  // Mutate a few bytes of a valid encoding.
-      for (int k = 0, n = 1 + rng() % 3; k < n; ++k) bytes[rng() % bytes.size()] ^= 1 << (rng() % 8);
+      for (int k = 0, n = 1 + rng() % 3; k < n; ++k)
+        bytes[rng() % bytes.size()] ^= 1 << (rng() % 8);
     }
     Labels labels;
     const absl::Status s = DecodeLabels(bytes, &labels);

@@ -47,9 +47,7 @@ bool ReferenceValidUtf8(const std::string& s) {
   return true;
 }
 
-bool ValueIsValid(const std::string& value) {
-  return ValidateLabels({{"name", value}}).ok();
-}
+bool ValueIsValid(const std::string& value) { return ValidateLabels({{"name", value}}).ok(); }
 
 TEST(CanonicalizeLabelsTest, SortsByNameAndDropsEmptyValues) {
   struct Case {
@@ -58,15 +56,20 @@ TEST(CanonicalizeLabelsTest, SortsByNameAndDropsEmptyValues) {
     Labels want;
   };
   const Case cases[] = {
-      {"already canonical", {{"__name__", "up"}, {"job", "api"}}, {{"__name__", "up"}, {"job", "api"}}},
-      {"reversed", {{"job", "api"}, {"instance", "a:1"}, {"__name__", "up"}},
+      {"already canonical",
+       {{"__name__", "up"}, {"job", "api"}},
+       {{"__name__", "up"}, {"job", "api"}}},
+      {"reversed",
+       {{"job", "api"}, {"instance", "a:1"}, {"__name__", "up"}},
        {{"__name__", "up"}, {"instance", "a:1"}, {"job", "api"}}},
       {"empty value dropped", {{"job", ""}, {"__name__", "up"}, {"env", ""}}, {{"__name__", "up"}}},
       {"all empty", {{"a", ""}}, {}},
       {"nothing", {}, {}},
-      {"byte order, upper case first", {{"b", "1"}, {"B", "2"}, {"_", "3"}},
+      {"byte order, upper case first",
+       {{"b", "1"}, {"B", "2"}, {"_", "3"}},
        {{"B", "2"}, {"_", "3"}, {"b", "1"}}},
-      {"duplicates kept in order", {{"b", "2"}, {"a", "1"}, {"b", "1"}},
+      {"duplicates kept in order",
+       {{"b", "2"}, {"a", "1"}, {"b", "1"}},
        {{"a", "1"}, {"b", "2"}, {"b", "1"}}},
   };
   for (const Case& c : cases) {
@@ -100,13 +103,17 @@ TEST(ValidateLabelsTest, RejectsInvalidSetsNamingTheLabel) {
   const Case cases[] = {
       {"no labels", {}, {"at least one label"}},
       {"empty name", {{"", "x"}, {"job", "api"}}, {"label 0", "empty name", "\"x\""}},
-      {"duplicate name", {{"__name__", "up"}, {"job", "a"}, {"job", "b"}},
+      {"duplicate name",
+       {{"__name__", "up"}, {"job", "a"}, {"job", "b"}},
        {"label 2", "duplicates name \"job\""}},
-      {"duplicate name, not sorted", {{"job", "a"}, {"env", "b"}, {"job", "c"}},
+      {"duplicate name, not sorted",
+       {{"job", "a"}, {"env", "b"}, {"job", "c"}},
        {"label 2", "duplicates name \"job\""}},
-      {"invalid UTF-8 name", {{"__name__", "up"}, {"bad\xff", "x"}},
+      {"invalid UTF-8 name",
+       {{"__name__", "up"}, {"bad\xff", "x"}},
        {"label 1", "name \"bad\\xff\"", "not valid UTF-8", "byte offset 3"}},
-      {"invalid UTF-8 value", {{"__name__", "up"}, {"job", "a\xc0\xafz"}},
+      {"invalid UTF-8 value",
+       {{"__name__", "up"}, {"job", "a\xc0\xafz"}},
        {"label 1 (\"job\")", "value \"a\\xc0\\xafz\"", "not valid UTF-8", "byte offset 1"}},
   };
   for (const Case& c : cases) {
@@ -214,7 +221,8 @@ TEST(LabelsToStringTest, FormatsAsPrometheus) {
       {"name and job", {{"__name__", "up"}, {"job", "api"}}, R"({__name__="up", job="api"})"},
       {"escapes", {{"v", "a\"b\\c\nd"}}, R"({v="a\"b\\c\nd"})"},
       {"UTF-8 value kept", {{"city", "Zürich"}}, R"({city="Zürich"})"},
-      {"non-legacy names quoted", {{"service.name", "x"}, {"température", "y"}, {"1st", "z"}},
+      {"non-legacy names quoted",
+       {{"service.name", "x"}, {"température", "y"}, {"1st", "z"}},
        R"({"service.name"="x", "température"="y", "1st"="z"})"},
       {"invalid UTF-8 shown as \\x", {{"v", "a\xff"}}, R"({v="a\xff"})"},
   };

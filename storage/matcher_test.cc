@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "re2/re2.h"
@@ -127,15 +128,14 @@ TEST(MatcherTest, AgreesWithPrometheusStyleWrappedRegex) {
   // The reference: RE2 on "^(?s:" + value + ")$", as Prometheus compiles it. Covers the literal
   // fast path (literal sets) and the RE2 path alike.
   const std::vector<std::string> regexes = {
-      "",       "a",         "a|b",          "a|",         "|a",           "api|web|db",
-      "ab",     "10\\.0\\.1", "a\\|b",       "a\\+",       "caf\xC3\xA9", "x.*",
-      ".*",     ".+",        "a.b",          "(a|b)c",     "[ab]+",        "(?i)api",
-      "a$",     "^a",        "\\d{2,3}",     "a|b.*",      "a\\\\b",       "\\.\\*",
+      "",      "a",       "a|b",         "a|",  "|a",       "api|web|db", "ab",     "10\\.0\\.1",
+      "a\\|b", "a\\+",    "caf\xC3\xA9", "x.*", ".*",       ".+",         "a.b",    "(a|b)c",
+      "[ab]+", "(?i)api", "a$",          "^a",  "\\d{2,3}", "a|b.*",      "a\\\\b", "\\.\\*",
   };
   const std::vector<std::string> inputs = {
-      "",    "a",     "b",    "ab",   "ba",  "a|b",  "api",   "API",   "web",    "db",
-      "xab", "10.0.1", "10x0x1", "a+", "aa",  "café", "cafe",  "x",     "x\ny",   "a\nb",
-      "ac",  "bc",    "abab", "a\n",  "12",  "1234", "a\\b",  ".*",    "b\nzzz", "|a",
+      "",    "a",      "b",      "ab",  "ba", "a|b",  "api",  "API", "web",    "db",
+      "xab", "10.0.1", "10x0x1", "a+",  "aa", "café", "cafe", "x",   "x\ny",   "a\nb",
+      "ac",  "bc",     "abab",   "a\n", "12", "1234", "a\\b", ".*",  "b\nzzz", "|a",
   };
   RE2::Options options;
   options.set_log_errors(false);
@@ -171,12 +171,12 @@ TEST(MatcherTest, SetMatchesListsLiteralAlternatives) {
 TEST(MatcherTest, LargeLiteralSetsMatchExactly) {
   // More alternatives than the linear scan handles: the binary search path.
   std::string re;
-  for (int i = 0; i < 40; ++i) re += (i ? "|" : "") + std::string("host-") + std::to_string(i * 3);
+  for (int i = 0; i < 40; ++i) absl::StrAppend(&re, i ? "|" : "", "host-", i * 3);
   const CompiledMatcher m = MustCompile(Op::kRegexMatch, re);
   ASSERT_NE(m.set_matches(), nullptr);
   for (int i = 0; i < 130; ++i) {
     SCOPED_TRACE(i);
-    EXPECT_EQ(m.Matches("host-" + std::to_string(i)), i % 3 == 0 && i < 120);
+    EXPECT_EQ(m.Matches(absl::StrCat("host-", i)), i % 3 == 0 && i < 120);
   }
   EXPECT_FALSE(m.Matches("host-"));
   EXPECT_FALSE(m.Matches(""));

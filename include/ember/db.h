@@ -41,7 +41,7 @@ class Appender {
   // Queues a sample. Returns InvalidArgument for bad labels and OutOfRange for a timestamp
   // outside the writable window (older than retention, later than now + max_future_ms); such
   // a sample is not queued. `labels` need not be sorted.
-  virtual absl::Status Append(Labels labels, int64_t t, double v) = 0;
+  virtual absl::Status Append(const Labels& labels, int64_t t, double v) = 0;
   // Stores the queued samples as one batch and clears the queue. When it returns OK, every
   // sample it counts as stored is durable per Options::sync_policy; samples in `rejected` are
   // not stored. A non-OK status means nothing of the batch was acknowledged.

@@ -261,6 +261,7 @@ void ScrapeData::Target::Step(double interval_s) {
 
 ScrapeData::ScrapeData(const ScrapeDataOptions& options) : options_(options) {
   const int num_targets = std::max(0, options.targets);
+  num_targets_ = num_targets;
   series_.reserve(static_cast<size_t>(num_targets) * kSeriesPerTarget);
   targets_.reserve(num_targets);
   Rng seeder(options.seed);

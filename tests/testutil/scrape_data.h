@@ -39,7 +39,7 @@ class ScrapeData {
 
   // Every series, grouped by target (target 0's first), labels canonical (sorted).
   const std::vector<Labels>& series() const { return series_; }
-  int num_targets() const { return static_cast<int>(targets_.size()); }
+  int num_targets() const { return num_targets_; }
   // Indexes into series() of target `target`'s series: [first, last).
   std::pair<size_t, size_t> target_series(int target) const;
 
@@ -51,6 +51,7 @@ class ScrapeData {
  private:
   struct Target;  // One target's generator state (scrape_data.cc).
   ScrapeDataOptions options_;
+  int num_targets_ = 0;
   std::vector<Labels> series_;
   std::vector<Target> targets_;
 };
