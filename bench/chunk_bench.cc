@@ -155,8 +155,10 @@ void BM_HeadChunkDecode(benchmark::State& state) {
 }
 BENCHMARK(BM_HeadChunkDecode);
 
-// Where the value stream starts and its mode byte, read from docs/format/chunk.md's layout.
-std::pair<size_t, int> ValueStream(std::string_view chunk) {
+// Where the value stream starts, and the name of its mode ("int_" or "dec_" before a scaled
+// mode's name, for k = 0 or k > 0), read from docs/format/chunk.md's layout.
+std::pair<size_t, std::string> ValueStream(std::string_view chunk) {
+  static constexpr const char* kNames[] = {"?", "const", "delta", "dod", "runs", "xor"};
   std::string_view in = chunk.substr(1);
   uint64_t n = 0, min_t = 0, span = 0, ts_len = 0;
   GetVarint64(&in, &n);
@@ -164,28 +166,29 @@ std::pair<size_t, int> ValueStream(std::string_view chunk) {
   GetVarint64(&in, &span);
   GetVarint64(&in, &ts_len);
   const size_t start = chunk.size() - in.size() + ts_len;
-  return {start, static_cast<uint8_t>(chunk[start])};
+  const int mode = static_cast<uint8_t>(chunk[start]);
+  std::string name = mode >= 1 && mode <= 5 ? kNames[mode] : "?";
+  if (mode >= 2 && mode <= 4) name = (chunk[start + 1] == 0 ? "int_" : "dec_") + name;
+  return {start, name};
 }
 
 // Not a timing: how chunks split between value modes and what each costs. Counters per mode:
-// share of samples, value-stream bytes per sample; plus header+timestamp bytes per sample.
+// share of samples, value-stream bytes per sample; plus header and timestamp bytes per sample.
 void BM_ChunkBytesByMode(benchmark::State& state) {
   const std::vector<std::string>& encoded = EncodedData();
   const DataSet& data = Data();
   for (auto _ : state) benchmark::DoNotOptimize(encoded.size());
-  static constexpr const char* kNames[] = {"?", "const", "delta", "dod", "runs", "xor"};
-  std::map<int, std::pair<int64_t, int64_t>> by_mode;  // mode -> (samples, value bytes)
+  std::map<std::string, std::pair<int64_t, int64_t>> by_mode;  // name -> (samples, value bytes)
   int64_t prefix_bytes = 0;
   for (size_t i = 0; i < encoded.size(); ++i) {
-    const auto [start, mode] = ValueStream(encoded[i]);
+    const auto [start, name] = ValueStream(encoded[i]);
     prefix_bytes += static_cast<int64_t>(start);
-    auto& [samples, bytes] = by_mode[mode];
+    auto& [samples, bytes] = by_mode[name];
     samples += static_cast<int64_t>(data.chunks[i].size());
     bytes += static_cast<int64_t>(encoded[i].size() - start);
   }
   state.counters["ts_bytes_per_sample"] = static_cast<double>(prefix_bytes) / data.samples;
-  for (const auto& [mode, sb] : by_mode) {
-    const std::string name = mode >= 1 && mode <= 5 ? kNames[mode] : "?";
+  for (const auto& [name, sb] : by_mode) {
     state.counters[name + "_share"] = static_cast<double>(sb.first) / data.samples;
     state.counters[name + "_value_bytes_per_sample"] =
         static_cast<double>(sb.second) / static_cast<double>(sb.first);

@@ -68,7 +68,9 @@ char* PutVarint(char* p, uint64_t v) {
   return p;
 }
 
-uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
 // Returns the two's complement bits of the decoded value: callers add them modulo 2^64.
 uint64_t UnZigZag(uint64_t u) { return (u >> 1) ^ (0 - (u & 1)); }
 
@@ -81,7 +83,7 @@ char* PutFixed64LE(char* p, uint64_t v) {
 struct Cursor {
   const uint8_t* begin;  // Of the whole chunk: offsets in messages count from here.
   const uint8_t* pos;
-  const uint8_t* end;    // Of the part being read (a stream may end before the chunk).
+  const uint8_t* end;  // Of the part being read (a stream may end before the chunk).
   size_t chunk_size;
 
   size_t offset() const { return static_cast<size_t>(pos - begin); }
@@ -124,8 +126,7 @@ struct Cursor {
 };
 
 absl::Status Corrupt(std::string_view what, size_t offset, size_t size) {
-  return absl::DataLossError(
-      absl::StrFormat("chunk: %s at byte %d of %d", what, offset, size));
+  return absl::DataLossError(absl::StrFormat("chunk: %s at byte %d of %d", what, offset, size));
 }
 
 // ---- Bit-level writing and reading (the XOR mode). Bits are packed MSB first. -------------
@@ -245,9 +246,9 @@ inline double DecodeScaled(int64_t m, int k) {
   return k == 0 ? static_cast<double>(m) : static_cast<double>(m) / kPow10[k];
 }
 inline bool ScaleExactly(double v, int k, int64_t* m) {
-  const double s = v * kPow10[k];           // Exact for k == 0.
-  if (!(std::fabs(s) < 0x1p53)) return false;  // NaN, ±Inf, or m not exact as a double.
-  int64_t r = static_cast<int64_t>(s);      // Truncates; then round to nearest.
+  const double s = v * kPow10[k];                  // Exact for k == 0.
+  if (!(std::fabs(s) < 0x1p53)) return false;      // NaN, ±Inf, or m not exact as a double.
+  int64_t r = static_cast<int64_t>(s);             // Truncates; then round to nearest.
   const double frac = s - static_cast<double>(r);  // Exact: |s| < 2^53.
   r += (frac >= 0.5) - (frac <= -0.5);
   if (Bits(DecodeScaled(r, k)) != Bits(v)) return false;  // Catches -0.0 too.
@@ -320,7 +321,9 @@ ScaledPlan PlanScaled(std::span<const Sample> samples, int64_t* m) {
   bool rescale = false;  // Some m[] were computed at a smaller k than the final one.
   for (size_t i = 0; i < n; ++i) {
     const double v = samples[i].v;
-    if (ScaleExactly(v, k, &m[i])) [[likely]] continue;
+    if (ScaleExactly(v, k, &m[i])) [[likely]] {
+      continue;
+    }
     int k2 = k + 1;
     while (k2 <= kMaxEncodeDecimals && !ScaleExactly(v, k2, &m[i])) ++k2;
     if (k2 <= kMaxEncodeDecimals) {
@@ -506,9 +509,9 @@ absl::Status ParseHeader(Cursor& c, Header* h) {
   size_t at = c.offset();
   if (!c.GetVarint(&h->num_samples)) return Corrupt("truncated sample count", at, size);
   if (h->num_samples == 0 || h->num_samples > kMaxChunkSamples) {
-    return Corrupt(absl::StrFormat("sample count %d outside [1, %d]", h->num_samples,
-                                   kMaxChunkSamples),
-                   at, size);
+    return Corrupt(
+        absl::StrFormat("sample count %d outside [1, %d]", h->num_samples, kMaxChunkSamples), at,
+        size);
   }
   at = c.offset();
   uint64_t u;
@@ -589,8 +592,8 @@ absl::Status DecodeExceptions(Cursor& c, size_t n, Sample* o) {
       return Corrupt("truncated exception", at, size);
     }
     if (gap >= n - next) {
-      return Corrupt(absl::StrFormat("exception position %d past sample %d", next + gap, n - 1),
-                     at, size);
+      return Corrupt(absl::StrFormat("exception position %d past sample %d", next + gap, n - 1), at,
+                     size);
     }
     o[next + gap].v = std::bit_cast<double>(bits);
     next += gap + 1;
@@ -693,7 +696,8 @@ absl::Status DecodeXorStream(Cursor& c, size_t n, Sample* o) {
       bits ^= r.ReadLong(sig) << trail;
     }
     o[i].v = std::bit_cast<double>(bits);
-    if (r.overrun()) [[unlikely]] return fail("truncated XOR stream");
+    if (r.overrun()) [[unlikely]]
+      return fail("truncated XOR stream");
   }
   if (r.overrun()) return fail("truncated XOR stream");
   if (!r.AtPaddedEnd()) return fail("XOR stream longer than its samples");
@@ -837,7 +841,8 @@ absl::Status DecodeChunk(std::string_view chunk, std::vector<Sample>* out) {
   out->resize(base + h.num_samples);
   Sample* o = out->data() + base;
   s = DecodeTimestamps(Cursor{begin, c.pos, c.pos + h.ts_len, chunk.size()}, h, o);
-  if (s.ok()) s = DecodeValues(Cursor{begin, c.pos + h.ts_len, c.end, chunk.size()}, h.num_samples, o);
+  if (s.ok())
+    s = DecodeValues(Cursor{begin, c.pos + h.ts_len, c.end, chunk.size()}, h.num_samples, o);
   if (!s.ok()) out->resize(base);
   return s;
 }

@@ -30,10 +30,12 @@ struct ChunkMeta {
 
 // REQUIRES: `samples` is non-empty with strictly increasing timestamps. Values round-trip
 // bit-exactly (stale markers, every NaN payload, ±Inf, -0.0).
+// REQUIRES: at most 65535 samples: DecodeChunk() treats a larger count as a damaged header, so
+// garbage cannot make it allocate more than 1 MiB.
 std::string EncodeChunk(std::span<const Sample> samples);
 
 // Appends every sample of `chunk` to `*out`. DataLoss, naming the byte offset, when the chunk is
-// truncated or corrupt (never a crash, whatever the bytes).
+// truncated or corrupt (never a crash, whatever the bytes); `*out` is then left as it was.
 absl::Status DecodeChunk(std::string_view chunk, std::vector<Sample>* out);
 
 // The header alone, without decoding the streams. DataLoss when the header is damaged.

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "storage/chunk.h"
 
 namespace ember::storage {
 namespace {
@@ -165,11 +166,21 @@ absl::Status DecodeStream(std::string_view buf, uint64_t n, Sink&& sink, StreamE
 }  // namespace
 
 void HeadChunk::Reserve(size_t extra) {
-  const size_t need = buf_.size() + extra;
+  const size_t size = buf_.size();
+  const size_t need = size + extra;
   if (need <= buf_.capacity()) return;
+  size_t cap = buf_.capacity() + buf_.capacity() / 2;
+  // Most chunks are cut at kMaxSamplesPerChunk: once a few samples show what one costs, size the
+  // buffer for the rest of the chunk (plus 1/16), so a full chunk wastes little. Sample 0 takes
+  // 16 bytes; the projection is capped at twice the current size.
+  if (num_samples_ >= 4 && num_samples_ < kMaxSamplesPerChunk) {
+    const size_t left = kMaxSamplesPerChunk - num_samples_;
+    const size_t projected = size + (size - 16) * left / (num_samples_ - 1);
+    cap = std::min(projected + projected / 16 + kMaxSampleBytes, 2 * size);
+  }
   // std::string::reserve() at least doubles; a fresh string takes the exact size asked for.
   std::string grown;
-  grown.reserve(std::max({need, kFirstCapacity, buf_.capacity() + buf_.capacity() / 2}));
+  grown.reserve(std::max({need, kFirstCapacity, cap}));
   grown.append(buf_);
   buf_.swap(grown);
 }
@@ -259,9 +270,8 @@ absl::Status HeadChunk::Decode(std::vector<Sample>* out) const {
   const size_t base = out->size();
   out->reserve(base + num_samples_);
   StreamEnd end;
-  absl::Status s =
-      DecodeStream(buf_, num_samples_, [out](const Sample& sample) { out->push_back(sample); },
-                   &end);
+  absl::Status s = DecodeStream(
+      buf_, num_samples_, [out](const Sample& sample) { out->push_back(sample); }, &end);
   if (!s.ok()) out->resize(base);
   return s;
 }
@@ -288,10 +298,11 @@ absl::StatusOr<HeadChunk> HeadChunk::Restore(std::string_view bytes) {
   const size_t size = bytes.size();
   std::string_view in = bytes;
   auto fail = [&](std::string_view what) {
-    return absl::DataLossError(absl::StrFormat("head chunk checkpoint: %s at byte %d of %d",
-                                               what, size - in.size(), size));
+    return absl::DataLossError(absl::StrFormat("head chunk checkpoint: %s at byte %d of %d", what,
+                                               size - in.size(), size));
   };
-  if (in.empty() || static_cast<uint8_t>(in[0]) != static_cast<uint8_t>(HeadChunkFormat::kBitStream)) {
+  if (in.empty() ||
+      static_cast<uint8_t>(in[0]) != static_cast<uint8_t>(HeadChunkFormat::kBitStream)) {
     return fail("unknown format");
   }
   in.remove_prefix(1);
@@ -308,7 +319,9 @@ absl::StatusOr<HeadChunk> HeadChunk::Restore(std::string_view bytes) {
   }
   const uint64_t n = v[0];
   const uint64_t len = v[1];
-  if (len != in.size()) return fail(absl::StrFormat("stream length %d, %d bytes left", len, in.size()));
+  if (len != in.size()) {
+    return fail(absl::StrFormat("stream length %d, %d bytes left", len, in.size()));
+  }
   // Every sample after the first takes at least 2 bits.
   if (n > UINT32_MAX || (n > 0 && (len < 16 || (n - 1) > (len - 16) * 4))) {
     return fail(absl::StrFormat("%d samples cannot fit %d bytes", n, len));
@@ -317,8 +330,7 @@ absl::StatusOr<HeadChunk> HeadChunk::Restore(std::string_view bytes) {
   bool first = true;
   StreamEnd end;
   absl::Status s = DecodeStream(
-      in,
-      n,
+      in, n,
       [&](const Sample& sample) {
         if (first) chunk.min_t_ = sample.t;
         first = false;
