@@ -17,7 +17,9 @@ namespace ember::storage {
 std::string EncodeLabels(const Labels& labels);
 // DataLoss when `bytes` is not a whole encoding.
 absl::Status DecodeLabels(std::string_view bytes, Labels* labels);
-// A stable 64-bit hash (persisted in series keys: never change it).
+// A stable 64-bit hash of `bytes`: XXH64 with seed 0, written out in label_codec.cc (no library
+// version or host changes it; the test pins it against the reference). Persisted in series
+// keys: never change it.
 uint64_t HashLabelBytes(std::string_view bytes);
 
 }  // namespace ember::storage

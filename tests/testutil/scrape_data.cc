@@ -2,8 +2,8 @@
 //
 // Determinism: every random draw comes from a per-target splitmix64 stream, and every number is
 // derived from it with +, -, *, / and sqrt only (IEEE-754 rounds those exactly; std::exp, std::log
-// and std::*_distribution may differ between libm and standard library builds). The build uses
-// -std=c++20 (not gnu++20), so GCC does not contract a*b+c into an FMA either.
+// and std::*_distribution may differ between libm and standard library builds). Contraction of
+// a*b+c into one FMA is switched off below.
 //
 // The model, per target and per model it serves (3 of a pool of 8):
 //   - load: a mean-reverting random walk around 1 (0.4..1.8), shared by the model's series;
@@ -24,6 +24,15 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+
+// a*b+c must round twice on every machine. GCC contracts it into one FMA by default in C++ (even
+// with -std=c++20) wherever the target has FMA, as aarch64 always does; clang does within a
+// statement.
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 
 namespace ember::testutil {
 namespace {

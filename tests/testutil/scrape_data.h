@@ -1,13 +1,17 @@
 // A deterministic, realistic data set: the metrics of ML model servers as Prometheus would
-// scrape them. Each target (a model-server instance) exposes ~120 series:
-//   model_requests_total{model,version,code}            integer counters
+// scrape them. Each target (instance="10.0.<a>.<b>:8080", job="model-server") serves 3 models
+// in 2 versions (stable and canary) and exposes 131 series:
+//   model_requests_total{model,version,code}            integer counters (code 200, 429, 500)
 //   model_errors_total{model,version,type}              slow integer counters
-//   model_request_latency_seconds_bucket{model,version,le} / _sum / _count   a histogram
-//   gpu_utilization_ratio{gpu}, cpu_utilization_ratio   decimal gauges (2-3 digits)
-//   process_resident_memory_bytes                       integer gauge
-//   model_info{...} 1, up 1                              constants
+//   model_request_latency_seconds_bucket{model,version,le} / _sum / _count   a histogram with
+//                                                       12 buckets (0.005 ... 10.0, +Inf)
+//   gpu_utilization_ratio{gpu}, cpu_utilization_ratio   decimal gauges (2 and 3 digits)
+//   process_resident_memory_bytes                       integer gauge, in 4 KiB pages
+//   model_info{model,version,framework} 1, up 1          constants
 // Every series of a target shares one scrape timestamp: start + i*interval + offset(target)
-// + jitter (a few ms, seeded). Same options, same data, on every machine.
+// + jitter. offset is drawn from the seed in [0, interval); jitter is uniform in
+// [-max_jitter_ms, +max_jitter_ms], capped below interval/2 so scrapes never reorder.
+// Same options, same data, on every machine (scrape_data.cc says how). Not thread-safe.
 #ifndef EMBER_TESTS_TESTUTIL_SCRAPE_DATA_H_
 #define EMBER_TESTS_TESTUTIL_SCRAPE_DATA_H_
 
