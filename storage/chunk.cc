@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "absl/strings/str_format.h"
+#include "storage/bit_reader.h"
 
 namespace ember::storage {
 namespace {
@@ -129,7 +130,7 @@ absl::Status Corrupt(std::string_view what, size_t offset, size_t size) {
   return absl::DataLossError(absl::StrFormat("chunk: %s at byte %d of %d", what, offset, size));
 }
 
-// ---- Bit-level writing and reading (the XOR mode). Bits are packed MSB first. -------------
+// ---- Bit-level writing (the XOR mode; bit_reader.h reads it). Bits are packed MSB first. ---
 
 class BitWriter {
  public:
@@ -169,73 +170,6 @@ class BitWriter {
   char* p_;
   uint64_t acc_ = 0;
   int used_ = 0;  // Bits pending in acc_ (the low ones), < 64.
-};
-
-// Reads MSB-first bits from [begin, end). Reads past the end return zeros and set overrun();
-// memory past `end` is never touched.
-class BitReader {
- public:
-  BitReader(const uint8_t* begin, const uint8_t* end) : begin_(begin), p_(begin), end_(end) {}
-
-  // REQUIRES: 1 <= len <= 56.
-  uint64_t Read(int len) {
-    if (avail_ < len) {
-      Refill();
-      if (avail_ < len) [[unlikely]] {
-        overrun_ = true;
-        return 0;
-      }
-    }
-    const uint64_t v = buf_ >> (64 - len);
-    buf_ <<= len;
-    avail_ -= len;
-    return v;
-  }
-  // REQUIRES: 1 <= len <= 64.
-  uint64_t ReadLong(int len) {
-    if (len <= 56) return Read(len);
-    const uint64_t hi = Read(len - 32);
-    return (hi << 32) | Read(32);
-  }
-
-  bool overrun() const { return overrun_; }
-  // Bits consumed so far.
-  size_t bit_offset() const { return static_cast<size_t>(p_ - begin_) * 8 - avail_; }
-
-  // True when the stream ends within the last byte and its padding bits are zero.
-  bool AtPaddedEnd() {
-    Refill();
-    const size_t total = static_cast<size_t>(end_ - begin_) * 8;
-    const size_t used = bit_offset();
-    if (overrun_ || used > total || total - used >= 8) return false;
-    const int pad = static_cast<int>(total - used);
-    return pad == 0 || (buf_ >> (64 - pad)) == 0;
-  }
-
- private:
-  // Tops buf_ up to at least 56 bits, or to the end of the input.
-  void Refill() {
-    if (end_ - p_ >= 8) {
-      uint64_t w;
-      std::memcpy(&w, p_, 8);
-      // Bits below the whole bytes taken are loaded again, identically, by the next refill.
-      buf_ |= __builtin_bswap64(w) >> avail_;
-      p_ += (63 - avail_) >> 3;
-      avail_ |= 56;
-    } else {
-      while (avail_ <= 56 && p_ != end_) {
-        buf_ |= uint64_t{*p_++} << (56 - avail_);
-        avail_ += 8;
-      }
-    }
-  }
-
-  const uint8_t* const begin_;
-  const uint8_t* p_;
-  const uint8_t* const end_;
-  uint64_t buf_ = 0;  // The next avail_ bits, left-aligned.
-  int avail_ = 0;
-  bool overrun_ = false;
 };
 
 // ---- Value mode planning. ------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "storage/bit_reader.h"
 #include "storage/chunk.h"
 
 namespace ember::storage {
@@ -42,48 +43,6 @@ absl::Status Corrupt(std::string_view what, size_t offset) {
   return absl::DataLossError(absl::StrFormat("head chunk: %s at byte %d", what, offset));
 }
 
-// Reads MSB-first bits; past the end it returns zeros and sets overrun(), touching nothing
-// beyond the input. Not on a hot path (decoding a head chunk happens once, when it is cut), so
-// it refills a byte at a time.
-class BitReader {
- public:
-  explicit BitReader(std::string_view in)
-      : p_(reinterpret_cast<const uint8_t*>(in.data())), end_(p_ + in.size()), size_(in.size()) {}
-
-  // REQUIRES: 1 <= len <= 64.
-  uint64_t Read(int len) {
-    if (len > 56) {
-      const uint64_t hi = Read(len - 32);
-      return (hi << 32) | Read(32);
-    }
-    while (avail_ < len && p_ != end_) {
-      buf_ |= uint64_t{*p_++} << (56 - avail_);
-      avail_ += 8;
-    }
-    if (avail_ < len) {
-      overrun_ = true;
-      return 0;
-    }
-    const uint64_t v = buf_ >> (64 - len);
-    buf_ <<= len;
-    avail_ -= len;
-    return v;
-  }
-
-  bool overrun() const { return overrun_; }
-  size_t bit_offset() const { return (size_ - static_cast<size_t>(end_ - p_)) * 8 - avail_; }
-  // The bits left in the last byte read, left-aligned; the stream's padding when it ends there.
-  uint64_t pending() const { return buf_; }
-
- private:
-  const uint8_t* p_;
-  const uint8_t* const end_;
-  const size_t size_;
-  uint64_t buf_ = 0;  // The next avail_ bits, left-aligned; zeros below.
-  int avail_ = 0;
-  bool overrun_ = false;
-};
-
 // Where the encoder stands after the stream's last sample.
 struct StreamEnd {
   int64_t max_t = 0;
@@ -98,14 +57,15 @@ struct StreamEnd {
 // its timestamps do not increase, or bytes (or nonzero padding bits) follow the last sample.
 template <typename Sink>
 absl::Status DecodeStream(std::string_view buf, uint64_t n, Sink&& sink, StreamEnd* end) {
-  BitReader r(buf);
+  const auto* begin = reinterpret_cast<const uint8_t*>(buf.data());
+  BitReader r(begin, begin + buf.size());
   auto fail = [&](std::string_view what) { return Corrupt(what, r.bit_offset() / 8); };
   if (n == 0) {
     if (!buf.empty()) return fail("bytes in an empty chunk");
     return absl::OkStatus();
   }
-  uint64_t t = r.Read(64);
-  uint64_t bits = r.Read(64);
+  uint64_t t = r.ReadLong(64);
+  uint64_t bits = r.ReadLong(64);
   if (r.overrun()) return fail("truncated first sample");
   sink(Sample{static_cast<int64_t>(t), std::bit_cast<double>(bits)});
   uint64_t delta = 0;
@@ -117,7 +77,7 @@ absl::Status DecodeStream(std::string_view buf, uint64_t n, Sink&& sink, StreamE
       int b = 0;
       while (b < 3 && r.Read(1) != 0) ++b;
       if (b == 3) {
-        dod = r.Read(64);
+        dod = r.ReadLong(64);
       } else {
         const int width = kBuckets[b].value_bits;
         const uint64_t raw = r.Read(width);
@@ -143,23 +103,18 @@ absl::Status DecodeStream(std::string_view buf, uint64_t n, Sink&& sink, StreamE
         if (lead == 0xff) return fail("XOR reuses a window before the first one");
         sig = 64 - lead - trail;
       }
-      bits ^= r.Read(sig) << trail;
+      bits ^= r.ReadLong(sig) << trail;
     }
     if (r.overrun()) return fail("truncated sample");
     sink(Sample{static_cast<int64_t>(t), std::bit_cast<double>(bits)});
   }
-  const size_t used = r.bit_offset();
-  const size_t total = buf.size() * 8;
-  const int pad = static_cast<int>(total - used);
-  if (total - used >= 8 || (pad > 0 && (r.pending() >> (64 - pad)) != 0)) {
-    return fail("bytes after the last sample");
-  }
+  if (!r.AtPaddedEnd()) return fail("bytes after the last sample");
   end->max_t = static_cast<int64_t>(t);
   end->delta = delta;
   end->bits = bits;
   end->lead = lead;
   end->trail = trail;
-  end->bit_offset = used;
+  end->bit_offset = r.bit_offset();
   return absl::OkStatus();
 }
 

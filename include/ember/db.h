@@ -52,7 +52,7 @@ class Appender {
 };
 
 struct DbStats {
-  int64_t series = 0;            // Series ever created and not yet removed by retention.
+  int64_t series = 0;            // Series ever created (retention keeps their records).
   int64_t head_series = 0;       // Series with an open chunk in memory.
   int64_t samples = 0;           // Samples stored in live partitions.
   int64_t bytes_on_disk = 0;     // All files of the data directory.
