@@ -170,7 +170,7 @@ absl::StatusOr<CommitResult> DbImpl::Commit(const std::vector<const std::string*
       }
     }
     if (absl::Status s = FlushChunks(&ctx); !s.ok()) return fail(s);
-    if (ctx.batch.Count() == 0) return result;  // Only duplicates and rejections.
+    if (ctx.logged.empty() && ctx.batch.Count() == 0) return result;  // Nothing changed.
     seq = ++last_seq_;
     const std::string record = EncodeLogRecord(ctx.logged);
     ctx.batch.Put(Family::kLog, RefKey(seq), record);

@@ -147,6 +147,33 @@ TEST_F(DbTest, CommittedSamplesSurviveAProcessThatExitsWithoutClosing) {
   EXPECT_EQ(db_->Stats()->samples, 300);
 }
 
+TEST_F(DbTest, PlainAppendsToOpenChunksAreDurableBeforeAnyCheckpoint) {
+  // Regression: a commit that only extends open chunks (no new series, no cut) must still
+  // write its log record. Three one-sample commits, then exit without closing.
+  db_.reset();
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    Options o = TestOptions(&clock_);
+    o.sync_policy = SyncPolicy::kSyncEachCommit;
+    auto db = Db::Open(o, dir_.path());
+    if (!db.ok()) _exit(2);
+    for (int i = 0; i < 3; ++i) {
+      auto app = (*db)->NewAppender();
+      if (!app->Append(L({{"__name__", "m"}}), kT0 + i * 1000, i).ok()) _exit(3);
+      auto r = app->Commit();
+      if (!r.ok() || r->samples_stored != 1) _exit(4);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  Open();
+  EXPECT_TRUE(BitsEqual(Read(db_.get(), "m"), {{kT0, 0}, {kT0 + 1000, 1}, {kT0 + 2000, 2}}));
+}
+
 TEST_F(DbTest, SpecialValuesRoundTripBitExactlyThroughHeadDiskAndReopen) {
   const double values[] = {StaleNaN(),
                            std::bit_cast<double>(0x7ff8000000000001ULL),
