@@ -1,0 +1,897 @@
+#include "tests/promqltest/notation.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ember/sample.h"
+
+namespace ember::promqltest {
+namespace {
+
+absl::Status Invalid(const std::string& message) { return absl::InvalidArgumentError(message); }
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool IsAlnum(char c) { return IsAlpha(c) || IsDigit(c); }
+
+std::string_view TrimSpace(std::string_view s) {
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Decimal digits only, as Go's strconv.ParseUint(s, 10, 64): the N of `xN`.
+absl::StatusOr<uint64_t> ParseRepeatCount(std::string_view s) {
+  uint64_t n = 0;
+  if (s.empty()) return Invalid("missing repetition count after 'x'");
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n, 10);
+  if (ec != std::errc() || ptr != s.data() + s.size()) {
+    return Invalid(absl::StrFormat("invalid repetition count \"%s\"", s));
+  }
+  // A guard against typos that would expand into billions of samples.
+  constexpr uint64_t kMaxRepeat = 10'000'000;
+  if (n > kMaxRepeat) {
+    return Invalid(absl::StrFormat("repetition count %d is larger than %d", n, kMaxRepeat));
+  }
+  return n;
+}
+
+// Go's strconv.ParseInt(s, 0, 64) without the sign: base prefixes 0x 0o 0b and a bare leading 0
+// (octal); underscores only between digits or right after a prefix (Go's underscoreOK).
+bool ParseGoUnsignedInt(std::string_view s, uint64_t* out) {
+  int base = 10;
+  bool digit_before = false;  // An underscore must follow a digit or a base prefix.
+  if (s.size() >= 2 && s[0] == '0') {
+    const char p = absl::ascii_tolower(static_cast<unsigned char>(s[1]));
+    base = p == 'x' ? 16 : p == 'o' ? 8 : p == 'b' ? 2 : 0;
+    if (base != 0) {
+      s.remove_prefix(2);
+      digit_before = true;
+    } else {
+      base = 8;  // A leading 0 means octal; the 0 itself is a digit.
+    }
+  }
+  std::string digits;
+  bool prev_underscore = false;
+  for (char c : s) {
+    if (c == '_') {
+      if (!digit_before || prev_underscore) return false;
+      prev_underscore = true;
+      continue;
+    }
+    prev_underscore = false;
+    digit_before = true;
+    digits.push_back(c);
+  }
+  if (digits.empty() || prev_underscore) return false;
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), *out, base);
+  return ec == std::errc() && ptr == digits.data() + digits.size();
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
+                                absl::string_view(b.data(), b.size()));
+}
+
+// Go's strconv.ParseFloat(s, 64), less underscores in hex mantissas.
+bool ParseGoFloat(std::string_view s, double* out) {
+  if (s.empty()) return false;
+  bool negative = false;
+  std::string_view body = s;
+  if (body[0] == '+' || body[0] == '-') {
+    negative = body[0] == '-';
+    body.remove_prefix(1);
+    if (EqualsIgnoreCase(body, "inf") || EqualsIgnoreCase(body, "infinity")) {
+      *out = negative ? -HUGE_VAL : HUGE_VAL;
+      return true;
+    }
+  } else {
+    if (EqualsIgnoreCase(body, "inf") || EqualsIgnoreCase(body, "infinity")) {
+      *out = HUGE_VAL;
+      return true;
+    }
+    if (EqualsIgnoreCase(body, "nan")) {
+      *out = std::numeric_limits<double>::quiet_NaN();
+      return true;
+    }
+  }
+  if (body.empty()) return false;
+  double v = 0;
+  std::chars_format format = std::chars_format::general;
+  if (body.size() > 2 && body[0] == '0' && (body[1] == 'x' || body[1] == 'X')) {
+    // Go requires the p exponent in a hex float.
+    if (body.find_first_of("pP") == std::string_view::npos) return false;
+    body.remove_prefix(2);
+    format = std::chars_format::hex;
+  } else {
+    // from_chars would take "inf"/"nan" and friends; Go's decimal syntax is digits only.
+    for (char c : body) {
+      if (!IsDigit(c) && c != '.' && c != 'e' && c != 'E' && c != '+' && c != '-') return false;
+    }
+  }
+  auto [ptr, ec] = std::from_chars(body.data(), body.data() + body.size(), v, format);
+  if (ec != std::errc() || ptr != body.data() + body.size()) return false;
+  *out = negative ? -v : v;
+  return true;
+}
+
+// A cursor over one line's value text.
+class Scanner {
+ public:
+  explicit Scanner(std::string_view text) : text_(text) {}
+
+  bool done() const { return pos_ >= text_.size(); }
+  char peek(size_t ahead = 0) const {
+    return pos_ + ahead < text_.size() ? text_[pos_ + ahead] : '\0';
+  }
+  size_t pos() const { return pos_; }
+  void advance(size_t n = 1) { pos_ = std::min(text_.size(), pos_ + n); }
+  void SkipSpace() {
+    while (!done() && IsSpace(peek())) ++pos_;
+  }
+  std::string_view rest() const { return text_.substr(pos_); }
+  std::string_view Take(size_t from) const { return text_.substr(from, pos_ - from); }
+  bool Consume(std::string_view s) {
+    if (text_.substr(pos_, s.size()) != s) return false;
+    pos_ += s.size();
+    return true;
+  }
+  // The decimal number syntax of the series lexer: no hex, no sign.
+  std::string_view ScanNumber() {
+    const size_t start = pos_;
+    while (IsDigit(peek())) ++pos_;
+    if (peek() == '.') {
+      ++pos_;
+      while (IsDigit(peek())) ++pos_;
+    }
+    if ((peek() == 'e' || peek() == 'E') &&
+        (IsDigit(peek(1)) || ((peek(1) == '+' || peek(1) == '-') && IsDigit(peek(2))))) {
+      pos_ += 2;
+      while (IsDigit(peek())) ++pos_;
+    }
+    return Take(start);
+  }
+  std::string_view ScanWord() {
+    const size_t start = pos_;
+    while (IsAlnum(peek()) || peek() == ':') ++pos_;
+    return Take(start);
+  }
+  std::string_view ScanDigits() {
+    const size_t start = pos_;
+    while (IsDigit(peek())) ++pos_;
+    return Take(start);
+  }
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+};
+
+// `s` in double quotes with C escapes, for messages.
+std::string Quote(std::string_view s) {
+  return absl::StrCat("\"", absl::CEscape(absl::string_view(s.data(), s.size())), "\"");
+}
+
+// One float value: [+-] number | Inf | NaN | stale. The stale marker takes no sign.
+absl::StatusOr<double> ScanFloatValue(Scanner* s) {
+  const size_t start = s->pos();
+  bool negative = false;
+  if (s->peek() == '+' || s->peek() == '-') {
+    negative = s->peek() == '-';
+    s->advance();
+  }
+  if (IsDigit(s->peek()) || (s->peek() == '.' && IsDigit(s->peek(1)))) {
+    std::string_view number = s->ScanNumber();
+    absl::StatusOr<double> v = ParseGoNumber(number);
+    if (!v.ok()) return v.status();
+    return negative ? -*v : *v;
+  }
+  if (IsAlpha(s->peek())) {
+    std::string_view word = s->ScanWord();
+    if (word == "stale" && s->Take(start) == "stale") return StaleNaN();
+    if (EqualsIgnoreCase(word, "inf")) return negative ? -HUGE_VAL : HUGE_VAL;
+    if (EqualsIgnoreCase(word, "nan")) {
+      // Prometheus reads -NaN as a negated NaN; keep the sign bit as it does.
+      return negative ? -std::numeric_limits<double>::quiet_NaN()
+                      : std::numeric_limits<double>::quiet_NaN();
+    }
+    return Invalid(absl::StrFormat("unexpected %s in series values: want a number or \"stale\"",
+                                   Quote(s->Take(start))));
+  }
+  return Invalid(absl::StrFormat("unexpected %s in series values", Quote(s->rest().substr(0, 1))));
+}
+
+// `{{...}}` at the cursor.
+absl::StatusOr<std::shared_ptr<const HistogramLiteral>> ScanHistogram(Scanner* s) {
+  if (!s->Consume("{{")) return Invalid("expected '{{'");
+  const std::string_view rest = s->rest();
+  const size_t end = rest.find("}}");
+  if (end == std::string_view::npos) return Invalid("histogram '{{' without closing '}}'");
+  absl::StatusOr<HistogramLiteral> h = ParseHistogramLiteral(rest.substr(0, end));
+  if (!h.ok()) return h.status();
+  s->advance(end + 2);
+  return std::make_shared<const HistogramLiteral>(*std::move(h));
+}
+
+absl::Status AppendHistogramItem(Scanner* s, std::vector<SequenceValue>* out) {
+  absl::StatusOr<std::shared_ptr<const HistogramLiteral>> base = ScanHistogram(s);
+  if (!base.ok()) return base.status();
+  SequenceValue v;
+  v.kind = SequenceValue::Kind::kHistogram;
+  v.histogram = *base;
+  if (s->peek() == 'x') {
+    s->advance();
+    absl::StatusOr<uint64_t> n = ParseRepeatCount(s->ScanDigits());
+    if (!n.ok()) return n.status();
+    out->insert(out->end(), *n + 1, v);
+    return absl::OkStatus();
+  }
+  if ((s->peek() == '+' || s->peek() == '-') && s->peek(1) == '{') {
+    const int sign = s->peek() == '-' ? -1 : 1;
+    s->advance();
+    absl::StatusOr<std::shared_ptr<const HistogramLiteral>> delta = ScanHistogram(s);
+    if (!delta.ok()) return delta.status();
+    if (s->peek() != 'x') return Invalid("expected 'xN' after '{{A}}+{{B}}'");
+    s->advance();
+    absl::StatusOr<uint64_t> n = ParseRepeatCount(s->ScanDigits());
+    if (!n.ok()) return n.status();
+    for (uint64_t i = 0; i <= *n; ++i) {
+      v.histogram_delta = i == 0 ? nullptr : *delta;
+      v.delta_steps = sign * static_cast<int64_t>(i);
+      out->push_back(v);
+    }
+    return absl::OkStatus();
+  }
+  out->push_back(v);
+  return absl::OkStatus();
+}
+
+absl::Status AppendItem(Scanner* s, std::vector<SequenceValue>* out) {
+  if (s->peek() == '{' && s->peek(1) == '{') return AppendHistogramItem(s, out);
+  if (s->peek() == '_' && (s->peek(1) == 'x' || !IsAlnum(s->peek(1)))) {
+    s->advance();
+    if (s->peek() == 'x') {
+      s->advance();
+      absl::StatusOr<uint64_t> n = ParseRepeatCount(s->ScanDigits());
+      if (!n.ok()) return n.status();
+      out->insert(out->end(), *n, SequenceValue::Omitted());
+    } else {
+      out->push_back(SequenceValue::Omitted());
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<double> a = ScanFloatValue(s);
+  if (!a.ok()) return a.status();
+  if (s->peek() == 'x') {
+    s->advance();
+    absl::StatusOr<uint64_t> n = ParseRepeatCount(s->ScanDigits());
+    if (!n.ok()) return n.status();
+    out->insert(out->end(), *n + 1, SequenceValue::Float(*a));
+    return absl::OkStatus();
+  }
+  if (s->peek() == '+' || s->peek() == '-') {
+    absl::StatusOr<double> b = ScanFloatValue(s);
+    if (!b.ok()) return b.status();
+    if (s->peek() != 'x') return Invalid("expected 'xN' after 'a+b' in series values");
+    s->advance();
+    absl::StatusOr<uint64_t> n = ParseRepeatCount(s->ScanDigits());
+    if (!n.ok()) return n.status();
+    // Accumulate, as Prometheus's grammar does (`$1 += $2`): a+N*b can differ in the last bit.
+    double v = *a;
+    for (uint64_t i = 0; i <= *n; ++i) {
+      out->push_back(SequenceValue::Float(v));
+      v += *b;
+    }
+    return absl::OkStatus();
+  }
+  out->push_back(SequenceValue::Float(*a));
+  return absl::OkStatus();
+}
+
+// A label name or value token inside braces.
+absl::StatusOr<std::string> ScanQuoted(Scanner* s) {
+  const size_t start = s->pos();
+  const char quote = s->peek();
+  s->advance();
+  while (!s->done() && s->peek() != quote) {
+    if (s->peek() == '\\' && quote != '`') s->advance();
+    s->advance();
+  }
+  if (s->peek() != quote) return Invalid("unterminated quoted string");
+  s->advance();
+  return UnquoteString(s->Take(start));
+}
+
+bool IsQuote(char c) { return c == '"' || c == '\'' || c == '`'; }
+
+absl::Status ScanLabelSet(Scanner* s, Labels* labels) {
+  s->advance();  // '{'
+  bool name_set = false;
+  for (;;) {
+    s->SkipSpace();
+    if (s->peek() == '}') {
+      s->advance();
+      break;
+    }
+    if (s->done()) return Invalid("label set without closing '}'");
+    std::string name;
+    if (IsQuote(s->peek())) {
+      absl::StatusOr<std::string> q = ScanQuoted(s);
+      if (!q.ok()) return q.status();
+      name = *std::move(q);
+      s->SkipSpace();
+      if (s->peek() == ',' || s->peek() == '}') {  // `{"metric.name", ...}`
+        if (name_set) return Invalid("the metric name is given twice");
+        name_set = true;
+        labels->push_back({std::string(kMetricNameLabel), std::move(name)});
+        if (s->peek() == ',') s->advance();
+        continue;
+      }
+    } else if (IsAlpha(s->peek())) {
+      const size_t start = s->pos();
+      while (IsAlnum(s->peek())) s->advance();
+      name = std::string(s->Take(start));
+    } else {
+      return Invalid(absl::StrFormat("unexpected %s in label set", Quote(s->rest().substr(0, 1))));
+    }
+    s->SkipSpace();
+    if (s->peek() == '!' || (s->peek() == '=' && s->peek(1) == '~')) {
+      return Invalid(absl::StrFormat("label %s: only '=' is allowed in a series descriptor", name));
+    }
+    if (!s->Consume("=")) return Invalid(absl::StrFormat("label %s: expected '='", name));
+    s->SkipSpace();
+    if (!IsQuote(s->peek())) {
+      return Invalid(absl::StrFormat("label %s: expected a quoted value", name));
+    }
+    absl::StatusOr<std::string> value = ScanQuoted(s);
+    if (!value.ok()) return Invalid(absl::StrCat("label ", name, ": ", value.status().message()));
+    if (name == kMetricNameLabel) {
+      if (name_set) return Invalid("the metric name is given twice");
+      name_set = true;
+    }
+    labels->push_back({std::move(name), *std::move(value)});
+    s->SkipSpace();
+    if (s->peek() == ',') {
+      s->advance();
+    } else if (s->peek() != '}') {
+      return Invalid(absl::StrFormat("unexpected %s in label set: want ',' or '}'",
+                                     Quote(s->rest().substr(0, 1))));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Appends the UTF-8 encoding of `r`.
+bool AppendUtf8(uint32_t r, std::string* out) {
+  if (r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) return false;
+  if (r < 0x80) {
+    out->push_back(static_cast<char>(r));
+  } else if (r < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (r >> 6)));
+    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
+  } else if (r < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (r >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (r >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((r >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
+  }
+  return true;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+absl::StatusOr<std::vector<double>> ParseFloatList(std::string_view key, std::string_view text) {
+  std::vector<double> out;
+  Scanner s(text);
+  for (;;) {
+    s.SkipSpace();
+    if (s.done()) break;
+    const size_t start = s.pos();
+    while (!s.done() && !IsSpace(s.peek())) s.advance();
+    absl::StatusOr<double> v = ParseGoNumber(s.Take(start));
+    if (!v.ok()) return Invalid(absl::StrFormat("%s: %s", key, v.status().message()));
+    out.push_back(*v);
+  }
+  return out;
+}
+
+absl::StatusOr<int> ParseSmallInt(std::string_view key, std::string_view text) {
+  int v = 0;
+  std::string_view digits = text;
+  const bool negative = !digits.empty() && digits[0] == '-';
+  if (negative || (!digits.empty() && digits[0] == '+')) digits.remove_prefix(1);
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size()) {
+    return Invalid(absl::StrFormat("%s: invalid integer \"%s\"", key, text));
+  }
+  return negative ? -v : v;
+}
+
+// Like ParseDurationPrefix in promqltest: [+-] digits unit-letters (no 'x'); one unit group.
+absl::StatusOr<int64_t> ScanSignedDuration(Scanner* s) {
+  const size_t start = s->pos();
+  bool negative = false;
+  if (s->peek() == '-' || s->peek() == '+') {
+    negative = s->peek() == '-';
+    s->advance();
+  }
+  const size_t digits = s->pos();
+  if (s->ScanDigits().empty()) {
+    return Invalid(absl::StrFormat("expected digits in duration %s", Quote(s->rest())));
+  }
+  while ((IsAlpha(s->peek()) && s->peek() != '_') && s->peek() != 'x') s->advance();
+  absl::StatusOr<int64_t> ms = ParseDuration(s->Take(digits));
+  if (!ms.ok()) {
+    return Invalid(
+        absl::StrFormat("invalid duration %s: %s", Quote(s->Take(start)), ms.status().message()));
+  }
+  return negative ? -*ms : *ms;
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> ParseDuration(std::string_view text) {
+  if (text.empty()) return Invalid("empty duration");
+  if (text == "0") return 0;
+  struct Unit {
+    std::string_view name;
+    int64_t ms;
+  };
+  static constexpr Unit kUnits[] = {{"y", 365LL * 24 * 3600 * 1000},
+                                    {"w", 7LL * 24 * 3600 * 1000},
+                                    {"d", 24LL * 3600 * 1000},
+                                    {"h", 3600LL * 1000},
+                                    {"m", 60LL * 1000},
+                                    {"s", 1000},
+                                    {"ms", 1}};
+  const auto bad = [&](std::string_view why) {
+    return Invalid(
+        absl::StrFormat("invalid duration \"%s\": %s (want e.g. 1h30m, 10s53ms or 0)", text, why));
+  };
+  int64_t total = 0;
+  size_t next_unit = 0;  // Units must come largest first, each at most once.
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t start = pos;
+    while (pos < text.size() && IsDigit(text[pos])) ++pos;
+    if (pos == start) return bad("expected digits");
+    const std::string_view digits = text.substr(start, pos - start);
+    const size_t unit_start = pos;
+    while (pos < text.size() && !IsDigit(text[pos])) ++pos;
+    const std::string_view unit = text.substr(unit_start, pos - unit_start);
+    size_t u = next_unit;
+    while (u < std::size(kUnits) && kUnits[u].name != unit) ++u;
+    if (u == std::size(kUnits)) {
+      if (unit.empty()) return bad("missing unit");
+      if (unit.find('.') != std::string_view::npos) return bad("fractions are not allowed");
+      return bad("unknown or out-of-order unit");
+    }
+    next_unit = u + 1;
+    int64_t n = 0;
+    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (ec != std::errc() || n > std::numeric_limits<int64_t>::max() / kUnits[u].ms ||
+        total > std::numeric_limits<int64_t>::max() - n * kUnits[u].ms) {
+      return bad("out of range");
+    }
+    total += n * kUnits[u].ms;
+  }
+  return total;
+}
+
+std::string FormatDuration(int64_t ms) {
+  if (ms == 0) return "0s";
+  std::string out;
+  if (ms < 0) {
+    out = "-";
+    ms = -ms;
+  }
+  struct Unit {
+    const char* name;
+    int64_t ms;
+  };
+  static constexpr Unit kUnits[] = {{"y", 365LL * 24 * 3600 * 1000},
+                                    {"w", 7LL * 24 * 3600 * 1000},
+                                    {"d", 24LL * 3600 * 1000},
+                                    {"h", 3600LL * 1000},
+                                    {"m", 60LL * 1000},
+                                    {"s", 1000},
+                                    {"ms", 1}};
+  for (const Unit& u : kUnits) {
+    if (ms >= u.ms) {
+      absl::StrAppend(&out, ms / u.ms, u.name);
+      ms %= u.ms;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<double> ParseGoNumber(std::string_view text) {
+  std::string_view body = text;
+  bool negative = false;
+  if (!body.empty() && (body[0] == '+' || body[0] == '-')) {
+    negative = body[0] == '-';
+    body.remove_prefix(1);
+  }
+  uint64_t n = 0;
+  if (ParseGoUnsignedInt(body, &n)) {
+    // ParseInt's range: [-2^63, 2^63-1]; beyond it Go falls through to ParseFloat.
+    const uint64_t limit = negative ? (uint64_t{1} << 63) : (uint64_t{1} << 63) - 1;
+    if (n <= limit) {
+      return negative ? -static_cast<double>(n) : static_cast<double>(n);
+    }
+  }
+  double f = 0;
+  if (ParseGoFloat(text, &f)) return f;
+  return Invalid(absl::StrFormat("invalid number \"%s\"", text));
+}
+
+absl::StatusOr<std::string> UnquoteString(std::string_view text) {
+  if (text.size() < 2 || text.front() != text.back() || !IsQuote(text.front())) {
+    return Invalid(
+        absl::StrFormat("invalid string literal %s: want \"...\", '...' or `...`", Quote(text)));
+  }
+  const char quote = text.front();
+  const std::string_view body = text.substr(1, text.size() - 2);
+  if (quote == '`') {
+    if (body.find('`') != std::string_view::npos) return Invalid("backquote inside raw string");
+    return std::string(body);
+  }
+  std::string out;
+  for (size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (c == quote) return Invalid(absl::StrFormat("unescaped %c inside string literal", quote));
+    if (c == '\n') return Invalid("newline inside string literal");
+    if (c != '\\') {
+      out.push_back(c);
+      continue;
+    }
+    if (++i >= body.size()) return Invalid("string literal ends in a lone backslash");
+    const char e = body[i];
+    switch (e) {
+      case 'a':
+        out.push_back('\a');
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'v':
+        out.push_back('\v');
+        break;
+      case '\\':
+        out.push_back('\\');
+        break;
+      case '"':
+      case '\'':
+        // Go allows only the literal's own quote to be escaped.
+        if (e != quote) return Invalid(absl::StrFormat("invalid escape \\%c", e));
+        out.push_back(e);
+        break;
+      case 'x': {
+        if (i + 2 >= body.size()) return Invalid("truncated \\x escape");
+        const int hi = HexValue(body[i + 1]);
+        const int lo = HexValue(body[i + 2]);
+        if (hi < 0 || lo < 0) return Invalid("invalid \\x escape: want two hex digits");
+        out.push_back(static_cast<char>(hi * 16 + lo));  // A raw byte, as in Go.
+        i += 2;
+        break;
+      }
+      case 'u':
+      case 'U': {
+        const size_t len = e == 'u' ? 4 : 8;
+        if (i + len >= body.size()) return Invalid(absl::StrFormat("truncated \\%c escape", e));
+        uint32_t r = 0;
+        for (size_t k = 1; k <= len; ++k) {
+          const int h = HexValue(body[i + k]);
+          if (h < 0) return Invalid(absl::StrFormat("invalid \\%c escape", e));
+          r = r * 16 + static_cast<uint32_t>(h);
+        }
+        if (!AppendUtf8(r, &out)) return Invalid(absl::StrFormat("invalid code point U+%X", r));
+        i += len;
+        break;
+      }
+      default: {
+        if (e >= '0' && e <= '7') {
+          if (i + 2 >= body.size()) return Invalid("truncated octal escape");
+          int v = 0;
+          for (size_t k = 0; k < 3; ++k) {
+            const char d = body[i + k];
+            if (d < '0' || d > '7') return Invalid("invalid octal escape: want three digits");
+            v = v * 8 + (d - '0');
+          }
+          if (v > 255) return Invalid("octal escape value > 255");
+          out.push_back(static_cast<char>(v));
+          i += 2;
+          break;
+        }
+        return Invalid(absl::StrFormat("unknown escape sequence \\%c", e));
+      }
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<Labels> ParseSeriesSelector(std::string_view text, std::string_view* rest) {
+  Scanner s(text);
+  Labels labels;
+  if (IsAlpha(s.peek()) || s.peek() == ':') {
+    const size_t start = s.pos();
+    while (IsAlnum(s.peek()) || s.peek() == ':') s.advance();
+    labels.push_back({std::string(kMetricNameLabel), std::string(s.Take(start))});
+    if (s.peek() == '{') {
+      absl::Status st = ScanLabelSet(&s, &labels);
+      if (!st.ok()) return st;
+    }
+  } else if (s.peek() == '{') {
+    absl::Status st = ScanLabelSet(&s, &labels);
+    if (!st.ok()) return st;
+  } else {
+    return Invalid(absl::StrFormat("expected a series descriptor (name or {...}), got %s",
+                                   Quote(text.substr(0, 20))));
+  }
+  std::stable_sort(labels.begin(), labels.end(),
+                   [](const Label& a, const Label& b) { return a.name < b.name; });
+  for (size_t i = 1; i < labels.size(); ++i) {
+    if (labels[i].name == labels[i - 1].name) {
+      return Invalid(absl::StrFormat("label %s is given twice", labels[i].name));
+    }
+  }
+  *rest = s.rest();
+  return labels;
+}
+
+absl::StatusOr<std::vector<SequenceValue>> ParseValueSequence(std::string_view text) {
+  std::vector<SequenceValue> out;
+  Scanner s(text);
+  for (;;) {
+    s.SkipSpace();
+    if (s.done()) break;
+    const size_t start = s.pos();
+    absl::Status st = AppendItem(&s, &out);
+    if (st.ok() && !s.done() && !IsSpace(s.peek())) {
+      st = Invalid(absl::StrFormat("unexpected %s after the item", Quote(s.rest().substr(0, 1))));
+    }
+    if (!st.ok()) {
+      std::string_view item = text.substr(start);
+      item = item.substr(0, std::min(item.find_first_of(" \t"), size_t{40}));
+      return Invalid(
+          absl::StrFormat("value item %d (%s): %s", out.size() + 1, Quote(item), st.message()));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<SeriesDesc> ParseSeriesLine(std::string_view text) {
+  SeriesDesc desc;
+  std::string_view rest;
+  absl::StatusOr<Labels> labels = ParseSeriesSelector(TrimSpace(text), &rest);
+  if (!labels.ok()) return labels.status();
+  desc.labels = *std::move(labels);
+  if (!rest.empty() && !IsSpace(rest.front())) {
+    return Invalid(absl::StrFormat("expected whitespace between the series and its values, got %s",
+                                   Quote(rest.substr(0, 1))));
+  }
+  absl::StatusOr<std::vector<SequenceValue>> values = ParseValueSequence(rest);
+  if (!values.ok()) return values.status();
+  desc.values = *std::move(values);
+  return desc;
+}
+
+absl::StatusOr<HistogramLiteral> ParseHistogramLiteral(std::string_view inner) {
+  HistogramLiteral h;
+  h.text = std::string(TrimSpace(inner));
+  Scanner s(inner);
+  std::vector<std::string> seen;
+  for (;;) {
+    s.SkipSpace();
+    if (s.done()) break;
+    const size_t key_start = s.pos();
+    while (IsAlnum(s.peek())) s.advance();
+    const std::string key(s.Take(key_start));
+    if (key.empty() || !s.Consume(":")) {
+      return Invalid(absl::StrFormat("histogram {{%s}}: expected key:value at %s", h.text,
+                                     Quote(s.rest().substr(0, 20))));
+    }
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      return Invalid(absl::StrFormat("histogram {{%s}}: key %s given twice", h.text, key));
+    }
+    seen.push_back(key);
+    s.SkipSpace();
+    std::string_view value;
+    const bool is_list = s.peek() == '[';
+    if (is_list) {
+      s.advance();
+      const size_t start = s.pos();
+      while (!s.done() && s.peek() != ']') s.advance();
+      if (!s.Consume("]"))
+        return Invalid(absl::StrFormat("histogram {{%s}}: '[' without ']'", h.text));
+      value = s.Take(start);
+      value.remove_suffix(1);
+    } else {
+      const size_t start = s.pos();
+      while (!s.done() && !IsSpace(s.peek())) s.advance();
+      value = s.Take(start);
+    }
+    const bool wants_list = key == "buckets" || key == "n_buckets" || key == "custom_values";
+    if (wants_list != is_list) {
+      return Invalid(absl::StrFormat("histogram {{%s}}: %s %s", h.text, key,
+                                     wants_list ? "needs a [...] list" : "takes a single value"));
+    }
+    absl::Status st;
+    auto set_float = [&](double* field) {
+      absl::StatusOr<double> v = ParseGoNumber(value);
+      if (!v.ok()) {
+        st = v.status();
+      } else {
+        *field = *v;
+      }
+    };
+    auto set_int = [&](int* field) {
+      absl::StatusOr<int> v = ParseSmallInt(key, value);
+      if (!v.ok()) {
+        st = v.status();
+      } else {
+        *field = *v;
+      }
+    };
+    auto set_list = [&](std::vector<double>* field) {
+      absl::StatusOr<std::vector<double>> v = ParseFloatList(key, value);
+      if (!v.ok()) {
+        st = v.status();
+      } else {
+        *field = *std::move(v);
+      }
+    };
+    if (key == "schema") {
+      set_int(&h.schema);
+    } else if (key == "count") {
+      set_float(&h.count);
+    } else if (key == "sum") {
+      set_float(&h.sum);
+    } else if (key == "z_bucket") {
+      set_float(&h.zero_count);
+    } else if (key == "z_bucket_w") {
+      set_float(&h.zero_threshold);
+    } else if (key == "buckets") {
+      set_list(&h.buckets);
+    } else if (key == "offset") {
+      set_int(&h.offset);
+    } else if (key == "n_buckets") {
+      set_list(&h.negative_buckets);
+    } else if (key == "n_offset") {
+      set_int(&h.negative_offset);
+    } else if (key == "custom_values") {
+      set_list(&h.custom_values);
+    } else if (key == "counter_reset_hint") {
+      if (value != "unknown" && value != "reset" && value != "not_reset" && value != "gauge") {
+        st =
+            Invalid(absl::StrFormat("counter_reset_hint \"%s\": want unknown, reset, not_reset or "
+                                    "gauge",
+                                    value));
+      }
+      h.counter_reset_hint = std::string(value);
+    } else {
+      st = Invalid(absl::StrFormat("unknown key \"%s\"", key));
+    }
+    if (!st.ok()) return Invalid(absl::StrFormat("histogram {{%s}}: %s", h.text, st.message()));
+  }
+  if (h.schema != -53 && (h.schema < -4 || h.schema > 8)) {
+    return Invalid(
+        absl::StrFormat("histogram {{%s}}: schema %d is outside -4..8 (or -53)", h.text, h.schema));
+  }
+  return h;
+}
+
+absl::StatusOr<std::vector<std::optional<int64_t>>> ParseStartTimestampSequence(
+    std::string_view text) {
+  std::vector<std::optional<int64_t>> out;
+  Scanner s(text);
+  for (;;) {
+    s.SkipSpace();
+    if (s.done()) break;
+    const size_t start = s.pos();
+    while (!s.done() && !IsSpace(s.peek())) s.advance();
+    const std::string_view item = s.Take(start);
+    Scanner it(item);
+    absl::Status st;
+    // "*" repeats the previous position that has a start time (promqltest's extension).
+    auto previous = [&]() -> int64_t {
+      for (auto i = out.rbegin(); i != out.rend(); ++i) {
+        if (i->has_value()) return **i;
+      }
+      return 0;
+    };
+    if (item == "_") {
+      out.push_back(std::nullopt);
+    } else if (it.Consume("_x")) {
+      absl::StatusOr<uint64_t> n = ParseRepeatCount(it.rest());
+      if (!n.ok() || *n == 0) {
+        st = Invalid("invalid repeat count");
+      } else {
+        out.insert(out.end(), *n, std::nullopt);
+      }
+    } else if (item == "*") {
+      out.push_back(previous());
+    } else if (it.Consume("*x")) {
+      absl::StatusOr<uint64_t> n = ParseRepeatCount(it.rest());
+      if (!n.ok()) {
+        st = n.status();
+      } else {
+        out.insert(out.end(), *n + 1, previous());
+      }
+    } else {
+      absl::StatusOr<int64_t> base = ScanSignedDuration(&it);
+      if (!base.ok()) {
+        st = base.status();
+      } else if (it.done()) {
+        out.push_back(*base);
+      } else if (it.peek() == 'x') {
+        it.advance();
+        absl::StatusOr<uint64_t> n = ParseRepeatCount(it.rest());
+        if (!n.ok()) {
+          st = n.status();
+        } else {
+          out.insert(out.end(), *n + 1, *base);
+        }
+      } else if (it.peek() == '+' || it.peek() == '-') {
+        absl::StatusOr<int64_t> delta = ScanSignedDuration(&it);
+        if (!delta.ok()) {
+          st = delta.status();
+        } else if (!it.Consume("x")) {
+          st = Invalid("expected 'x<count>' after the step duration");
+        } else {
+          absl::StatusOr<uint64_t> n = ParseRepeatCount(it.rest());
+          if (!n.ok()) {
+            st = n.status();
+          } else {
+            int64_t offset = *base;
+            for (uint64_t i = 0; i <= *n; ++i, offset += *delta) out.push_back(offset);
+          }
+        }
+      } else {
+        st = Invalid(absl::StrFormat("unexpected %s after the duration", Quote(it.rest())));
+      }
+    }
+    if (!st.ok()) return Invalid(absl::StrFormat("@st item \"%s\": %s", item, st.message()));
+  }
+  return out;
+}
+
+}  // namespace ember::promqltest
