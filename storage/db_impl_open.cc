@@ -224,9 +224,14 @@ void DbImpl::SyncLoop() {
 
 void DbImpl::BackgroundLoop() {
   absl::MutexLock lock(&sync_mu_);
+  const absl::Duration interval = absl::Milliseconds(options_.background_interval_ms);
+  absl::Time next = absl::Now() + interval;
   while (!stopping_) {
-    sync_cv_.WaitWithTimeout(&sync_mu_, absl::Milliseconds(options_.background_interval_ms));
+    // sync_cv_ also wakes on every group commit: run only when the interval has passed.
+    sync_cv_.WaitWithDeadline(&sync_mu_, next);
     if (stopping_) return;
+    if (absl::Now() < next) continue;
+    next = absl::Now() + interval;
     sync_mu_.Unlock();
     bool due;
     {
