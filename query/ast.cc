@@ -1,0 +1,399 @@
+#include "query/ast.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+#include "query/functions/signatures.h"
+
+namespace ember::query {
+namespace {
+// Debian 12's Abseil has its own string_view class; StrCat takes only that one.
+absl::string_view AV(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+}  // namespace
+
+std::string_view ValueTypeName(ValueType t) {
+  switch (t) {
+    case ValueType::kNone: return "none";
+    case ValueType::kScalar: return "scalar";
+    case ValueType::kVector: return "instant vector";
+    case ValueType::kMatrix: return "range vector";
+    case ValueType::kString: return "string";
+  }
+  return "none";
+}
+
+std::string_view BinaryOpName(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::kAdd: return "+";
+    case BinaryOp::kSub: return "-";
+    case BinaryOp::kMul: return "*";
+    case BinaryOp::kDiv: return "/";
+    case BinaryOp::kMod: return "%";
+    case BinaryOp::kPow: return "^";
+    case BinaryOp::kAtan2: return "atan2";
+    case BinaryOp::kEql: return "==";
+    case BinaryOp::kNeq: return "!=";
+    case BinaryOp::kLss: return "<";
+    case BinaryOp::kLte: return "<=";
+    case BinaryOp::kGtr: return ">";
+    case BinaryOp::kGte: return ">=";
+    case BinaryOp::kAnd: return "and";
+    case BinaryOp::kOr: return "or";
+    case BinaryOp::kUnless: return "unless";
+  }
+  return "?";
+}
+
+bool IsComparisonOp(BinaryOp op) { return op >= BinaryOp::kEql && op <= BinaryOp::kGte; }
+bool IsSetOp(BinaryOp op) { return op >= BinaryOp::kAnd; }
+bool IsRightAssociative(BinaryOp op) { return op == BinaryOp::kPow; }
+
+int BinaryOpPrecedence(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::kOr: return 1;
+    case BinaryOp::kAnd:
+    case BinaryOp::kUnless: return 2;
+    case BinaryOp::kEql:
+    case BinaryOp::kNeq:
+    case BinaryOp::kLss:
+    case BinaryOp::kLte:
+    case BinaryOp::kGtr:
+    case BinaryOp::kGte: return 3;
+    case BinaryOp::kAdd:
+    case BinaryOp::kSub: return 4;
+    case BinaryOp::kMul:
+    case BinaryOp::kDiv:
+    case BinaryOp::kMod:
+    case BinaryOp::kAtan2: return 5;
+    case BinaryOp::kPow: return 6;
+  }
+  return 0;
+}
+
+std::string_view AggregateOpName(AggregateOp op) { return GetAggregate(op).name; }
+
+ValueType Expr::type() const {
+  switch (kind) {
+    case ExprKind::kNumberLiteral: return ValueType::kScalar;
+    case ExprKind::kStringLiteral: return ValueType::kString;
+    case ExprKind::kVectorSelector: return ValueType::kVector;
+    case ExprKind::kMatrixSelector: return ValueType::kMatrix;
+    case ExprKind::kSubquery: return ValueType::kMatrix;
+    case ExprKind::kParen: return As<ParenExpr>().expr->type();
+    case ExprKind::kUnary: return As<UnaryExpr>().expr->type();
+    case ExprKind::kBinary: {
+      const auto& b = As<BinaryExpr>();
+      if (b.lhs->type() == ValueType::kScalar && b.rhs->type() == ValueType::kScalar) {
+        return ValueType::kScalar;
+      }
+      return ValueType::kVector;
+    }
+    case ExprKind::kAggregate: return ValueType::kVector;
+    case ExprKind::kCall: return As<Call>().func->return_type;
+  }
+  return ValueType::kNone;
+}
+
+bool IsLegacyLabelName(std::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                    (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool IsLegacyMetricName(std::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+                    (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string FormatDuration(int64_t ms) {
+  if (ms == 0) return "0s";
+  std::string out;
+  // Years and weeks only when they divide exactly, as Prometheus's model.Duration: `90d`
+  // reads better than `12w6d`.
+  struct Unit {
+    const char* name;
+    int64_t mult;
+    bool exact;
+  };
+  static constexpr Unit kUnits[] = {
+      {"y", 365LL * 24 * 3600 * 1000, true}, {"w", 7LL * 24 * 3600 * 1000, true},
+      {"d", 24LL * 3600 * 1000, false},      {"h", 3600LL * 1000, false},
+      {"m", 60LL * 1000, false},             {"s", 1000, false},
+      {"ms", 1, false}};
+  for (const Unit& u : kUnits) {
+    if (u.exact && ms % u.mult != 0) continue;
+    if (const int64_t v = ms / u.mult; v > 0) {
+      absl::StrAppend(&out, v, u.name);
+      ms -= v * u.mult;
+    }
+  }
+  return out;
+}
+
+std::string FormatNumber(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[400];  // The longest fixed form of a double is ~330 characters.
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
+  if (ec != std::errc()) return absl::StrFormat("%g", v);
+  return std::string(buf, end);
+}
+
+namespace {
+
+// Length of the valid UTF-8 sequence at s[i], or 0 when invalid.
+int Utf8SeqLen(std::string_view s, size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  int n;
+  uint32_t cp;
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) {
+    n = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (int k = 1; k < n; ++k) {
+    const auto cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  // Overlong forms, surrogates and values past U+10FFFF are invalid, as in Go.
+  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+      (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+    return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string QuoteString(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.push_back('"');
+  for (size_t i = 0; i < s.size();) {
+    const char c = s[i];
+    const int n = Utf8SeqLen(s, i);
+    if (n == 0) {
+      absl::StrAppendFormat(&out, "\\x%02x", static_cast<unsigned char>(c));
+      ++i;
+      continue;
+    }
+    if (n > 1) {
+      out.append(s.substr(i, n));
+      i += n;
+      continue;
+    }
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\a': out += "\\a"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\v': out += "\\v"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          absl::StrAppendFormat(&out, "\\x%02x", static_cast<unsigned char>(c));
+        } else {
+          out.push_back(c);
+        }
+    }
+    ++i;
+  }
+  out.push_back('"');
+  return out;
+}
+
+namespace {
+
+std::string_view MatchOpName(Matcher::Op op) {
+  switch (op) {
+    case Matcher::Op::kEqual: return "=";
+    case Matcher::Op::kNotEqual: return "!=";
+    case Matcher::Op::kRegexMatch: return "=~";
+    case Matcher::Op::kRegexNoMatch: return "!~";
+  }
+  return "?";
+}
+
+std::string LabelNameText(std::string_view name) {
+  return IsLegacyLabelName(name) ? std::string(name) : QuoteString(name);
+}
+
+void AppendLabelList(std::string* out, const std::vector<std::string>& labels) {
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i > 0) out->append(", ");
+    out->append(LabelNameText(labels[i]));
+  }
+}
+
+void AppendAtOffset(std::string* out, AtModifier at, int64_t at_ms, int64_t offset_ms) {
+  switch (at) {
+    case AtModifier::kNone: break;
+    case AtModifier::kTimestamp:
+      absl::StrAppendFormat(out, " @ %.3f", static_cast<double>(at_ms) / 1000.0);
+      break;
+    case AtModifier::kStart: out->append(" @ start()"); break;
+    case AtModifier::kEnd: out->append(" @ end()"); break;
+  }
+  if (offset_ms > 0) {
+    absl::StrAppend(out, " offset ", FormatDuration(offset_ms));
+  } else if (offset_ms < 0) {
+    absl::StrAppend(out, " offset -", FormatDuration(-offset_ms));
+  }
+}
+
+// The selector without its @ and offset.
+void AppendSelectorBody(std::string* out, const VectorSelector& vs) {
+  std::vector<std::string> items;
+  const bool legacy_name = IsLegacyMetricName(vs.name);
+  for (const Matcher& m : vs.matchers) {
+    if (m.name == kMetricNameLabel && m.op == Matcher::Op::kEqual && m.value == vs.name &&
+        !m.value.empty()) {
+      continue;
+    }
+    items.push_back(absl::StrCat(LabelNameText(m.name), AV(MatchOpName(m.op)), QuoteString(m.value)));
+  }
+  std::sort(items.begin(), items.end());
+  if (!vs.name.empty() && !legacy_name) items.insert(items.begin(), QuoteString(vs.name));
+  if (legacy_name) out->append(vs.name);
+  if (!items.empty()) absl::StrAppend(out, "{", absl::StrJoin(items, ","), "}");
+}
+
+void AppendExpr(std::string* out, const Expr& e) {
+  switch (e.kind) {
+    case ExprKind::kNumberLiteral: {
+      const auto& n = e.As<NumberLiteral>();
+      if (n.duration) {
+        const auto ms = static_cast<int64_t>(std::llround(n.value * 1000));
+        absl::StrAppend(out, ms < 0 ? "-" : "", FormatDuration(ms < 0 ? -ms : ms));
+      } else {
+        out->append(FormatNumber(n.value));
+      }
+      return;
+    }
+    case ExprKind::kStringLiteral:
+      out->append(QuoteString(e.As<StringLiteral>().value));
+      return;
+    case ExprKind::kVectorSelector: {
+      const auto& vs = e.As<VectorSelector>();
+      AppendSelectorBody(out, vs);
+      AppendAtOffset(out, vs.at, vs.at_ms, vs.offset_ms);
+      return;
+    }
+    case ExprKind::kMatrixSelector: {
+      const auto& ms = e.As<MatrixSelector>();
+      AppendSelectorBody(out, *ms.selector);
+      absl::StrAppend(out, "[", FormatDuration(ms.range_ms), "]");
+      AppendAtOffset(out, ms.selector->at, ms.selector->at_ms, ms.selector->offset_ms);
+      return;
+    }
+    case ExprKind::kSubquery: {
+      const auto& sq = e.As<SubqueryExpr>();
+      AppendExpr(out, *sq.expr);
+      absl::StrAppend(out, "[", FormatDuration(sq.range_ms), ":",
+                      sq.step_ms != 0 ? FormatDuration(sq.step_ms) : "", "]");
+      AppendAtOffset(out, sq.at, sq.at_ms, sq.offset_ms);
+      return;
+    }
+    case ExprKind::kParen:
+      out->push_back('(');
+      AppendExpr(out, *e.As<ParenExpr>().expr);
+      out->push_back(')');
+      return;
+    case ExprKind::kUnary: {
+      const auto& u = e.As<UnaryExpr>();
+      out->push_back(u.negate ? '-' : '+');
+      AppendExpr(out, *u.expr);
+      return;
+    }
+    case ExprKind::kBinary: {
+      const auto& b = e.As<BinaryExpr>();
+      AppendExpr(out, *b.lhs);
+      absl::StrAppend(out, " ", AV(BinaryOpName(b.op)), b.return_bool ? " bool" : "");
+      if (b.matching) {
+        const VectorMatching& vm = *b.matching;
+        const bool grouped =
+            vm.card == Cardinality::kManyToOne || vm.card == Cardinality::kOneToMany;
+        if (!vm.matching_labels.empty() || vm.on || grouped) {
+          out->append(vm.on ? " on (" : " ignoring (");
+          AppendLabelList(out, vm.matching_labels);
+          out->push_back(')');
+        }
+        if (grouped) {
+          out->append(vm.card == Cardinality::kManyToOne ? " group_left (" : " group_right (");
+          AppendLabelList(out, vm.include);
+          out->push_back(')');
+        }
+      }
+      out->push_back(' ');
+      AppendExpr(out, *b.rhs);
+      return;
+    }
+    case ExprKind::kAggregate: {
+      const auto& a = e.As<AggregateExpr>();
+      out->append(AggregateOpName(a.op));
+      if (a.without || !a.grouping.empty()) {
+        out->append(a.without ? " without (" : " by (");
+        AppendLabelList(out, a.grouping);
+        out->append(") ");
+      }
+      out->push_back('(');
+      if (a.param) {
+        AppendExpr(out, *a.param);
+        out->append(", ");
+      }
+      AppendExpr(out, *a.expr);
+      out->push_back(')');
+      return;
+    }
+    case ExprKind::kCall: {
+      const auto& c = e.As<Call>();
+      out->append(c.func->name);
+      out->push_back('(');
+      for (size_t i = 0; i < c.args.size(); ++i) {
+        if (i > 0) out->append(", ");
+        AppendExpr(out, *c.args[i]);
+      }
+      out->push_back(')');
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+std::string ToString(const Expr& e) {
+  std::string out;
+  AppendExpr(&out, e);
+  return out;
+}
+
+}  // namespace ember::query

@@ -1,0 +1,595 @@
+// The lexical and selector-level PromQL grammar in Boost.Spirit X3. This is the only
+// translation unit that includes Boost; everything it exports is declared in grammar.h and
+// reports failure through return values, never exceptions.
+#include "query/parser/grammar.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <functional>
+
+#include <boost/spirit/home/x3.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace ember::query::grammar {
+namespace x3 = boost::spirit::x3;
+
+using Iter = const char*;
+
+// Debian 12's Abseil has its own string_view class; StrCat takes only that one.
+inline absl::string_view AV(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Lexemes. None of them skips; Lex() skips whitespace and comments before each token.
+
+const auto kIdentifier = x3::char_("a-zA-Z_:") >> *x3::char_("a-zA-Z0-9_:");
+// Inside `[...]` a colon separates a subquery's range and step, as in Prometheus's lexer.
+const auto kBracketIdentifier = x3::char_("a-zA-Z_") >> *x3::char_("a-zA-Z0-9_");
+const auto kLabelName = x3::char_("a-zA-Z_") >> *x3::char_("a-zA-Z0-9_");
+// `1_000`: an underscore only between digits, as Go's number syntax.
+const auto kDigits = x3::digit >> *(-x3::lit('_') >> x3::digit);
+const auto kDecimal = ((kDigits >> -(x3::lit('.') >> -kDigits)) | (x3::lit('.') >> kDigits)) >>
+                      -(x3::no_case[x3::lit('e')] >> -x3::char_("+-") >> kDigits);
+const auto kHex = x3::no_case[x3::lit("0x")] >> +x3::xdigit;
+// Quoted strings as raw text, escapes unchecked (Unquote() checks them with positions).
+const auto kDoubleQuoted = x3::lit('"') >> *((x3::lit('\\') >> x3::char_) | ~x3::char_("\"\\\n")) >>
+                           x3::lit('"');
+const auto kSingleQuoted = x3::lit('\'') >> *((x3::lit('\\') >> x3::char_) | ~x3::char_("'\\\n")) >>
+                           x3::lit('\'');
+const auto kBackquoted = x3::lit('`') >> *~x3::char_('`') >> x3::lit('`');
+const auto kQuoted = kDoubleQuoted | kSingleQuoted | kBackquoted;
+const auto kComment = x3::lit('#') >> *(x3::char_ - x3::eol);
+const auto kSkipper = x3::space | kComment;
+
+// Duration units, largest first; the value is the unit's rank (y=0 ... ms=6).
+struct DurationUnits : x3::symbols<int> {
+  DurationUnits() { add("y", 0)("w", 1)("d", 2)("h", 3)("m", 4)("s", 5)("ms", 6); }
+};
+const DurationUnits kDurationUnits;
+constexpr int64_t kUnitMs[] = {365LL * 24 * 3600 * 1000, 7LL * 24 * 3600 * 1000,
+                               24LL * 3600 * 1000, 3600LL * 1000, 60LL * 1000, 1000, 1};
+
+// Punctuation and operator symbols. Longest match wins (`<=` over `<`, `=~` over `=`).
+struct Punct {
+  Tok kind;
+  BinaryOp op;
+};
+struct PunctSymbols : x3::symbols<Punct> {
+  PunctSymbols() {
+    add("(", {Tok::kLParen, {}})(")", {Tok::kRParen, {}})("{", {Tok::kLBrace, {}})(
+        "}", {Tok::kRBrace, {}})("[", {Tok::kLBracket, {}})("]", {Tok::kRBracket, {}})(
+        ",", {Tok::kComma, {}})(":", {Tok::kColon, {}})("@", {Tok::kAt, {}})(
+        "=", {Tok::kAssign, {}})("=~", {Tok::kEqlRegex, {}})("!~", {Tok::kNeqRegex, {}})(
+        "!=", {Tok::kOp, BinaryOp::kNeq})("==", {Tok::kOp, BinaryOp::kEql})(
+        "+", {Tok::kOp, BinaryOp::kAdd})("-", {Tok::kOp, BinaryOp::kSub})(
+        "*", {Tok::kOp, BinaryOp::kMul})("/", {Tok::kOp, BinaryOp::kDiv})(
+        "%", {Tok::kOp, BinaryOp::kMod})("^", {Tok::kOp, BinaryOp::kPow})(
+        "<", {Tok::kOp, BinaryOp::kLss})("<=", {Tok::kOp, BinaryOp::kLte})(
+        ">", {Tok::kOp, BinaryOp::kGtr})(">=", {Tok::kOp, BinaryOp::kGte});
+  }
+};
+const PunctSymbols kPunct;
+
+// Parses `p` at `*it` without skipping; advances `*it` on success.
+template <typename P>
+bool Match(Iter* it, Iter last, const P& p) {
+  Iter i = *it;
+  if (!x3::parse(i, last, p)) return false;
+  *it = i;
+  return true;
+}
+
+bool IsWordChar(char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+std::string GoQuoteRune(std::string_view text, size_t pos) {
+  // Go's %q of one rune: 'x'. Multi-byte UTF-8 sequences are copied whole.
+  const auto c = static_cast<unsigned char>(text[pos]);
+  size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+  n = std::min(n, text.size() - pos);
+  if (c == '\'') return "'\\''";
+  if (c < 0x20 || c == 0x7f) return absl::StrFormat("'\\x%02x'", c);
+  return absl::StrCat("'", AV(text.substr(pos, n)), "'");
+}
+
+// Go's %#U: U+0071 'q'.
+std::string GoRuneU(std::string_view text, size_t pos) {
+  return absl::StrFormat("U+%04X %s", static_cast<unsigned char>(text[pos]),
+                         GoQuoteRune(text, pos));
+}
+
+Token ErrorToken(int32_t pos, std::string message) {
+  Token t;
+  t.kind = Tok::kError;
+  t.begin = t.end = pos;
+  t.value = std::move(message);
+  return t;
+}
+
+void AppendUtf8(std::string* out, uint32_t cp) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+int HexVal(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Unquotes the quoted string text[begin, end) (quotes included) with Go's escapes. On error
+// returns an error token positioned at the offending escape.
+Token Unquote(std::string_view text, size_t begin, size_t end) {
+  Token t;
+  t.kind = Tok::kString;
+  t.begin = static_cast<int32_t>(begin);
+  t.end = static_cast<int32_t>(end);
+  const char quote = text[begin];
+  if (quote == '`') {
+    t.value.assign(text.substr(begin + 1, end - begin - 2));
+    return t;
+  }
+  std::string& out = t.value;
+  for (size_t i = begin + 1; i + 1 < end; ++i) {
+    if (text[i] != '\\') {
+      out.push_back(text[i]);
+      continue;
+    }
+    const size_t esc = i + 1;
+    const char c = text[esc];
+    switch (c) {
+      case 'a': out.push_back('\a'); ++i; continue;
+      case 'b': out.push_back('\b'); ++i; continue;
+      case 'f': out.push_back('\f'); ++i; continue;
+      case 'n': out.push_back('\n'); ++i; continue;
+      case 'r': out.push_back('\r'); ++i; continue;
+      case 't': out.push_back('\t'); ++i; continue;
+      case 'v': out.push_back('\v'); ++i; continue;
+      case '\\': out.push_back('\\'); ++i; continue;
+      default: break;
+    }
+    if (c == quote) {
+      out.push_back(c);
+      ++i;
+      continue;
+    }
+    int ndigits = 0;
+    int base = 16;
+    if (c >= '0' && c <= '7') {
+      ndigits = 3;
+      base = 8;
+    } else if (c == 'x') {
+      ndigits = 2;
+    } else if (c == 'u') {
+      ndigits = 4;
+    } else if (c == 'U') {
+      ndigits = 8;
+    } else {
+      return ErrorToken(static_cast<int32_t>(esc),
+                        absl::StrCat("unknown escape sequence ", GoRuneU(text, esc)));
+    }
+    const size_t first = base == 8 ? esc : esc + 1;
+    uint32_t v = 0;
+    for (int k = 0; k < ndigits; ++k) {
+      const size_t p = first + k;
+      const int d = p + 1 < end ? HexVal(text[p]) : -1;
+      if (d < 0 || d >= base) {
+        if (p + 1 >= end) return ErrorToken(static_cast<int32_t>(p), "escape sequence not terminated");
+        return ErrorToken(static_cast<int32_t>(p), absl::StrCat("illegal character ",
+                                                                GoRuneU(text, p),
+                                                                " in escape sequence"));
+      }
+      v = v * base + d;
+    }
+    if (base == 8 || c == 'x') {
+      if (v > 255) {
+        return ErrorToken(static_cast<int32_t>(esc), "octal escape value > 255");
+      }
+      out.push_back(static_cast<char>(v));
+    } else {
+      if (v > 0x10FFFF || (v >= 0xD800 && v < 0xE000)) {
+        return ErrorToken(static_cast<int32_t>(esc),
+                          "escape sequence is an invalid Unicode code point");
+      }
+      AppendUtf8(&out, v);
+    }
+    i = first + ndigits - 1;
+  }
+  return t;
+}
+
+Token LexNumberOrDuration(std::string_view text, size_t pos) {
+  const Iter first = text.data() + pos;
+  const Iter last = text.data() + text.size();
+  Token t;
+  t.begin = static_cast<int32_t>(pos);
+
+  // A duration: one or more `<int><unit>`, units strictly largest first.
+  {
+    Iter it = first;
+    int prev_rank = -1;
+    bool ordered = true;
+    int64_t total = 0;
+    bool overflow = false;
+    auto on_part = [&](uint64_t amount, int rank) {
+      if (rank <= prev_rank) ordered = false;
+      prev_rank = rank;
+      if (amount > static_cast<uint64_t>(INT64_MAX / kUnitMs[rank]) ||
+          __builtin_add_overflow(total, static_cast<int64_t>(amount) * kUnitMs[rank], &total)) {
+        overflow = true;
+      }
+    };
+    uint64_t amount = 0;
+    const auto part = x3::uint_parser<uint64_t>()[([&](auto& ctx) { amount = x3::_attr(ctx); })] >>
+                      kDurationUnits[([&](auto& ctx) { on_part(amount, x3::_attr(ctx)); })];
+    if (Match(&it, last, +part) && (it == last || !IsWordChar(*it))) {
+      const std::string_view lit(first, it - first);
+      if (!ordered) {
+        return ErrorToken(t.begin, absl::StrCat("not a valid duration string: ", QuoteString(lit)));
+      }
+      if (overflow) {
+        return ErrorToken(t.begin, absl::StrCat("duration out of range: ", QuoteString(lit)));
+      }
+      t.kind = Tok::kDuration;
+      t.duration_ms = total;
+      t.end = static_cast<int32_t>(it - text.data());
+      return t;
+    }
+  }
+
+  Iter it = first;
+  const bool hex = Match(&it, last, kHex);
+  if (!hex) {
+    it = first;
+    Match(&it, last, kDecimal);
+  }
+  if (it == first || (it != last && (IsWordChar(*it) || *it == '.'))) {
+    // Prometheus reports the bad literal up to where it stops looking like one.
+    Iter bad = it;
+    while (bad != last && (IsWordChar(*bad) || *bad == '.')) ++bad;
+    return ErrorToken(t.begin, absl::StrCat("bad number or duration syntax: ",
+                                            QuoteString(std::string_view(first, bad - first))));
+  }
+  std::string digits;
+  for (Iter p = first; p != it; ++p) {
+    if (*p != '_') digits.push_back(*p);
+  }
+  t.kind = Tok::kNumber;
+  t.end = static_cast<int32_t>(it - text.data());
+  // As Go's strconv.ParseInt(s, 0, 64) then ParseFloat: `0x1f` is hex and `017` octal.
+  const bool octal = !hex && digits.size() > 1 && digits[0] == '0' &&
+                     digits.find_first_not_of("01234567") == std::string::npos;
+  if (hex || octal) {
+    errno = 0;
+    const unsigned long long v = std::strtoull(digits.c_str(), nullptr, hex ? 16 : 8);
+    if (errno == ERANGE || v > static_cast<unsigned long long>(INT64_MAX)) {
+      return ErrorToken(t.begin, absl::StrCat("error parsing number: value out of range: ",
+                                              QuoteString(digits)));
+    }
+    t.number = static_cast<double>(v);
+    return t;
+  }
+  errno = 0;
+  t.number = std::strtod(digits.c_str(), nullptr);
+  if (errno == ERANGE && std::abs(t.number) > 1) {
+    return ErrorToken(t.begin, absl::StrCat("error parsing number: value out of range: ",
+                                            QuoteString(digits)));
+  }
+  return t;
+}
+
+}  // namespace
+
+size_t SkipSpace(std::string_view text, size_t pos) {
+  Iter it = text.data() + pos;
+  Match(&it, text.data() + text.size(), *kSkipper);
+  return it - text.data();
+}
+
+Token Lex(std::string_view text, size_t pos, bool in_brackets) {
+  pos = SkipSpace(text, pos);
+  Token t;
+  t.begin = t.end = static_cast<int32_t>(pos);
+  if (pos >= text.size()) return t;  // kEof
+  const Iter first = text.data() + pos;
+  const Iter last = text.data() + text.size();
+  const char c = *first;
+  Iter it = first;
+  if (absl::ascii_isdigit(static_cast<unsigned char>(c)) ||
+      (c == '.' && pos + 1 < text.size() &&
+       absl::ascii_isdigit(static_cast<unsigned char>(text[pos + 1])))) {
+    return LexNumberOrDuration(text, pos);
+  }
+  if (in_brackets ? Match(&it, last, kBracketIdentifier) : Match(&it, last, kIdentifier)) {
+    t.kind = Tok::kIdentifier;
+    t.end = static_cast<int32_t>(it - text.data());
+    t.value.assign(first, it);
+    return t;
+  }
+  if (c == '"' || c == '\'' || c == '`') {
+    if (!Match(&it, last, kQuoted)) {
+      return ErrorToken(t.begin, c == '`' ? "unterminated raw string" : "unterminated quoted string");
+    }
+    return Unquote(text, pos, it - text.data());
+  }
+  Punct p;
+  if (x3::parse(it, last, kPunct, p)) {
+    t.kind = p.kind;
+    t.op = p.op;
+    t.end = static_cast<int32_t>(it - text.data());
+    return t;
+  }
+  if (c == '!' && pos + 1 < text.size()) {
+    return ErrorToken(t.begin, absl::StrCat("unexpected character after '!': ",
+                                            GoQuoteRune(text, pos + 1)));
+  }
+  return ErrorToken(t.begin, absl::StrCat("unexpected character: ", GoQuoteRune(text, pos)));
+}
+
+std::string DescribeToken(std::string_view text, const Token& t) {
+  const std::string_view lit = text.substr(t.begin, t.end - t.begin);
+  auto quoted = [&]() {
+    if (lit.size() > 10) return absl::StrCat(QuoteString(lit.substr(0, 10)), "...");
+    return QuoteString(lit);
+  };
+  switch (t.kind) {
+    case Tok::kEof: return "end of input";
+    case Tok::kError: return t.value;
+    case Tok::kNumber: return absl::StrCat("number ", quoted());
+    case Tok::kDuration: return absl::StrCat("duration ", quoted());
+    case Tok::kString: return absl::StrCat("string ", quoted());
+    case Tok::kIdentifier: {
+      const std::string lower = absl::AsciiStrToLower(AV(lit));
+      static constexpr std::string_view kKeywords[] = {
+          "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset",
+          "start", "end"};
+      static constexpr std::string_view kAggregators[] = {
+          "sum", "avg", "min", "max", "count", "group", "stddev", "stdvar", "topk", "bottomk",
+          "quantile", "count_values", "limitk", "limit_ratio"};
+      if (lower == "and" || lower == "or" || lower == "unless" || lower == "atan2") {
+        return absl::StrCat("<op:", lower, ">");
+      }
+      for (std::string_view k : kKeywords) {
+        if (lower == k) return absl::StrCat("<", lower, ">");
+      }
+      for (std::string_view k : kAggregators) {
+        if (lower == k) return absl::StrCat("<aggr:", lower, ">");
+      }
+      if (lower == "inf" || lower == "nan") return absl::StrCat("number ", quoted());
+      const bool metric = lit.find(':') != std::string_view::npos;
+      return absl::StrCat(metric ? "metric identifier " : "identifier ", quoted());
+    }
+    case Tok::kOp:
+    case Tok::kAssign:
+    case Tok::kEqlRegex:
+    case Tok::kNeqRegex: return absl::StrCat("<op:", AV(lit), ">");
+    default: return QuoteString(lit);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Selector braces and label lists: X3 rules over the skipper, with expectation points whose
+// names become the "expected ..." part of the message.
+
+namespace {
+
+struct MatcherState {
+  std::vector<RawMatcher>* out;
+  std::vector<std::pair<Iter, Iter>>* name_ranges;   // Raw source of each matcher's name.
+  std::vector<std::pair<Iter, Iter>>* value_ranges;  // Raw source of each value.
+};
+struct state_tag;
+
+using Range = boost::iterator_range<Iter>;
+
+const auto on_name = [](auto& ctx) {
+  MatcherState& s = x3::get<state_tag>(ctx).get();
+  const Range& r = x3::_attr(ctx);
+  s.out->emplace_back();
+  s.name_ranges->emplace_back(r.begin(), r.end());
+  s.value_ranges->emplace_back(nullptr, nullptr);
+};
+const auto on_op = [](auto& ctx) {
+  MatcherState& s = x3::get<state_tag>(ctx).get();
+  s.out->back().has_op = true;
+  s.out->back().op = x3::_attr(ctx);
+};
+const auto on_value = [](auto& ctx) {
+  MatcherState& s = x3::get<state_tag>(ctx).get();
+  const Range& r = x3::_attr(ctx);
+  s.value_ranges->back() = {r.begin(), r.end()};
+};
+
+struct MatchOps : x3::symbols<Matcher::Op> {
+  MatchOps() {
+    add("=", Matcher::Op::kEqual)("!=", Matcher::Op::kNotEqual)("=~", Matcher::Op::kRegexMatch)(
+        "!~", Matcher::Op::kRegexNoMatch);
+  }
+};
+const MatchOps kMatchOps;
+
+x3::rule<class match_op_, Matcher::Op> const match_op = "label matching operator";
+x3::rule<class quoted_, Range> const quoted_string = "string";
+x3::rule<class matcher_> const matcher = "label matcher";
+x3::rule<class matchers_end_> const matchers_end = "\",\" or \"}\"";
+x3::rule<class matchers_body_> const matchers_body = "label name or \"}\"";
+x3::rule<class label_matchers_> const label_matchers = "label matchers";
+
+const auto match_op_def = kMatchOps;
+const auto quoted_string_def = x3::raw[x3::lexeme[kQuoted]];
+const auto matcher_def = x3::raw[x3::lexeme[kLabelName | kQuoted]][on_name] >>
+                         -(match_op[on_op] >> x3::expect[quoted_string][on_value]);
+const auto matchers_end_def = -x3::lit(',') >> x3::lit('}');
+const auto matchers_body_def = x3::lit('}') | ((matcher % ',') > matchers_end);
+const auto label_matchers_def = x3::lit('{') > matchers_body;
+
+BOOST_SPIRIT_DEFINE(match_op, quoted_string, matcher, matchers_end, matchers_body, label_matchers)
+
+struct LabelListState {
+  std::vector<std::pair<Iter, Iter>>* ranges;
+};
+struct list_tag;
+
+const auto on_label = [](auto& ctx) {
+  const Range& r = x3::_attr(ctx);
+  x3::get<list_tag>(ctx).get().ranges->emplace_back(r.begin(), r.end());
+};
+
+x3::rule<class list_label_> const list_label = "label";
+x3::rule<class list_end_> const list_end = "\",\" or \")\"";
+x3::rule<class list_body_> const list_body = "label or \")\"";
+x3::rule<class label_list_> const label_list = "label list";
+
+const auto list_label_def = x3::raw[x3::lexeme[kLabelName | kQuoted]][on_label];
+const auto list_end_def = -x3::lit(',') >> x3::lit(')');
+const auto list_body_def = x3::lit(')') | ((list_label % ',') > list_end);
+const auto label_list_def = x3::lit('(') > list_body;
+
+BOOST_SPIRIT_DEFINE(list_label, list_end, list_body, label_list)
+
+// The message for an X3 expectation failure at `where`: the token found there, described
+// as Prometheus does, in `context`, and what was expected.
+ListResult Failure(std::string_view text, Iter where, std::string_view context,
+                   std::string_view expected, std::string_view eof_message) {
+  ListResult r;
+  const Token tok = Lex(text, where - text.data());
+  r.error_pos = tok.begin;
+  if (tok.kind == Tok::kError) {
+    r.error = tok.value;
+  } else if (tok.kind == Tok::kEof) {
+    r.error = std::string(eof_message);
+  } else {
+    r.error = absl::StrCat("unexpected ", DescribeToken(text, tok), " in ", AV(context),
+                           ", expected ", AV(expected));
+  }
+  return r;
+}
+
+// Label names and quoted strings of a list, unquoted. Error positions point at the escape.
+bool UnquoteName(std::string_view text, std::pair<Iter, Iter> range, std::string* out,
+                 ListResult* err) {
+  const size_t begin = range.first - text.data();
+  const size_t end = range.second - text.data();
+  const char c = text[begin];
+  if (c != '"' && c != '\'' && c != '`') {
+    out->assign(range.first, range.second);
+    return true;
+  }
+  Token t = Unquote(text, begin, end);
+  if (t.kind == Tok::kError) {
+    err->ok = false;
+    err->error_pos = t.begin;
+    err->error = std::move(t.value);
+    return false;
+  }
+  *out = std::move(t.value);
+  return true;
+}
+
+}  // namespace
+
+ListResult ParseLabelMatchers(std::string_view text, size_t pos, std::vector<RawMatcher>* out) {
+  std::vector<std::pair<Iter, Iter>> names, values;
+  MatcherState state{out, &names, &values};
+  Iter it = text.data() + pos;
+  const Iter last = text.data() + text.size();
+  constexpr std::string_view kContext = "label matching";
+  constexpr std::string_view kEof = "unexpected end of input inside braces";
+  try {
+    const auto parser = x3::with<state_tag>(std::ref(state))[label_matchers];
+    if (!x3::phrase_parse(it, last, parser, kSkipper)) {
+      return Failure(text, it, kContext, "\"{\"", kEof);
+    }
+  } catch (const x3::expectation_failure<Iter>& e) {
+    // `{a="b",` then junk: the list stopped before the comma; report what follows it.
+    std::string expected = e.which();
+    Iter where = e.where();
+    if (expected == "\",\" or \"}\"") {
+      const Token next = Lex(text, where - text.data());
+      if (next.kind == Tok::kComma) {
+        where = text.data() + next.end;
+        expected = "label name";
+      }
+    }
+    return Failure(text, where, kContext, expected, kEof);
+  }
+  ListResult r;
+  for (size_t i = 0; i < out->size(); ++i) {
+    RawMatcher& m = (*out)[i];
+    m.begin = static_cast<int32_t>(names[i].first - text.data());
+    const bool quoted_name = *names[i].first == '"' || *names[i].first == '\'' ||
+                             *names[i].first == '`';
+    if (!UnquoteName(text, names[i], &m.name, &r)) return r;
+    if (!m.has_op) {
+      m.end = static_cast<int32_t>(names[i].second - text.data());
+      if (!quoted_name) {
+        // `{job}`: a bare identifier needs an operator and a value.
+        return Failure(text, names[i].second, kContext, "label matching operator", kEof);
+      }
+      // `{"my.metric"}`: a quoted metric name.
+      m.value = std::move(m.name);
+      m.name = std::string(kMetricNameLabel);
+      m.has_op = false;
+      continue;
+    }
+    m.end = static_cast<int32_t>(values[i].second - text.data());
+    if (!UnquoteName(text, values[i], &m.value, &r)) return r;
+  }
+  r.ok = true;
+  r.end = it - text.data();
+  return r;
+}
+
+ListResult ParseLabelList(std::string_view text, size_t pos, std::string_view context,
+                          std::vector<std::string>* out) {
+  std::vector<std::pair<Iter, Iter>> ranges;
+  LabelListState state{&ranges};
+  Iter it = text.data() + pos;
+  const Iter last = text.data() + text.size();
+  const std::string eof = absl::StrCat("unexpected end of input in ", AV(context));
+  try {
+    const auto parser = x3::with<list_tag>(std::ref(state))[label_list];
+    if (!x3::phrase_parse(it, last, parser, kSkipper)) {
+      return Failure(text, it, context, "\"(\"", eof);
+    }
+  } catch (const x3::expectation_failure<Iter>& e) {
+    std::string expected = e.which();
+    Iter where = e.where();
+    if (expected == "\",\" or \")\"") {
+      const Token next = Lex(text, where - text.data());
+      if (next.kind == Tok::kComma) {
+        where = text.data() + next.end;
+        expected = "label";
+      }
+    }
+    return Failure(text, where, context, expected, eof);
+  }
+  ListResult r;
+  out->reserve(ranges.size());
+  for (const auto& range : ranges) {
+    out->emplace_back();
+    if (!UnquoteName(text, range, &out->back(), &r)) return r;
+  }
+  r.ok = true;
+  r.end = it - text.data();
+  return r;
+}
+
+}  // namespace ember::query::grammar
