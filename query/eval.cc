@@ -1,0 +1,560 @@
+// Evaluator core: selectors, subqueries, the step loop (RangeEval) and range-vector functions.
+#include "query/eval.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "ember/sample.h"
+#include "query/functions/functions.h"
+#include "query/functions/signatures.h"
+#include "util/status_macros.h"
+
+namespace ember::query {
+
+absl::Status QueryContext::Check() {
+  if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+    return absl::CancelledError("query was canceled in query execution");
+  }
+  if (absl::Now() > deadline) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "query timed out in query execution (timeout_ms=", options->timeout_ms, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status QueryContext::AddSamples(int64_t n) {
+  current_samples += n;
+  if (current_samples > options->max_samples) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "query processing would load too many samples into memory in query execution "
+        "(max_samples=",
+        options->max_samples, ")"));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+std::string Position(std::string_view text, PosRange pos) {
+  int line = 1;
+  int col = 1;
+  for (int32_t i = 0; i < pos.begin && i < static_cast<int32_t>(text.size()); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return absl::StrCat(line, ":", col);
+}
+
+void AddUnique(std::vector<std::string>* v, std::string s) {
+  if (std::find(v->begin(), v->end(), s) == v->end()) v->push_back(std::move(s));
+}
+
+}  // namespace
+
+void QueryContext::Warn(std::string_view msg, PosRange pos) {
+  AddUnique(&annotations.warnings,
+            absl::StrCat("PromQL warning: ", std::string(msg), " (", Position(text, pos), ")"));
+}
+
+void QueryContext::Info(std::string_view msg, PosRange pos) {
+  AddUnique(&annotations.infos,
+            absl::StrCat("PromQL info: ", std::string(msg), " (", Position(text, pos), ")"));
+}
+
+bool LabelsLess(const Labels& a, const Labels& b) {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i].name != b[i].name) return a[i].name < b[i].name;
+    if (a[i].value != b[i].value) return a[i].value < b[i].value;
+  }
+  return a.size() < b.size();
+}
+
+std::string LabelsKey(const Labels& labels) {
+  std::string key;
+  for (const Label& l : labels) {
+    absl::StrAppend(&key, l.name.size(), ":", l.name, l.value.size(), ":", l.value);
+  }
+  return key;
+}
+
+Labels WithoutName(const Labels& labels) {
+  Labels out;
+  out.reserve(labels.size());
+  for (const Label& l : labels) {
+    if (l.name != kMetricNameLabel) out.push_back(l);
+  }
+  return out;
+}
+
+void SetLabel(Labels* labels, std::string_view name, std::string_view value) {
+  auto it = std::lower_bound(labels->begin(), labels->end(), name,
+                             [](const Label& l, std::string_view n) { return l.name < n; });
+  if (it != labels->end() && it->name == name) {
+    if (value.empty()) {
+      labels->erase(it);
+    } else {
+      it->value = std::string(value);
+    }
+  } else if (!value.empty()) {
+    labels->insert(it, Label{std::string(name), std::string(value)});
+  }
+}
+
+absl::Status MergeSameLabelsets(SeriesList* list) {
+  absl::flat_hash_map<std::string, size_t> index;
+  SeriesList out;
+  for (EvalSeries& s : *list) {
+    auto [it, inserted] = index.try_emplace(LabelsKey(s.labels), out.size());
+    if (inserted) {
+      out.push_back(std::move(s));
+      continue;
+    }
+    EvalSeries& dst = out[it->second];
+    std::vector<Point> pts;
+    pts.reserve(dst.points.size() + s.points.size());
+    std::merge(dst.points.begin(), dst.points.end(), s.points.begin(), s.points.end(),
+               std::back_inserter(pts), [](const Point& a, const Point& b) { return a.t < b.t; });
+    for (size_t i = 1; i < pts.size(); ++i) {
+      if (pts[i].t == pts[i - 1].t) {
+        return absl::InvalidArgumentError("vector cannot contain metrics with the same labelset");
+      }
+    }
+    dst.points = std::move(pts);
+  }
+  *list = std::move(out);
+  return absl::OkStatus();
+}
+
+const Expr& Unparen(const Expr& e) {
+  const Expr* p = &e;
+  while (p->kind == ExprKind::kParen) p = p->As<ParenExpr>().expr.get();
+  return *p;
+}
+
+int64_t Evaluator::AtTime(AtModifier at, int64_t at_ms, int64_t ts) const {
+  switch (at) {
+    case AtModifier::kNone:
+      return ts;
+    case AtModifier::kTimestamp:
+      return at_ms;
+    case AtModifier::kStart:
+      return ctx_->query_start;
+    case AtModifier::kEnd:
+      return ctx_->query_end;
+  }
+  return ts;
+}
+
+EvalResult Evaluator::Scalar(const std::function<double(int64_t)>& f) const {
+  EvalResult r;
+  r.type = ValueType::kScalar;
+  r.series.resize(1);
+  r.series[0].points.reserve(num_steps());
+  for (int64_t ts = start_; ts <= end_; ts += interval_) r.series[0].points.push_back({ts, f(ts)});
+  return r;
+}
+
+absl::StatusOr<SeriesList> Evaluator::LoadSeries(const VectorSelector& vs, int64_t mint,
+                                                 int64_t maxt, bool drop_stale,
+                                                 int64_t* loaded) {
+  SeriesList out;
+  if (mint > maxt) return out;
+  EMBER_ASSIGN_OR_RETURN(std::vector<Series> series, ctx_->db->Select(vs.matchers, mint, maxt));
+  out.reserve(series.size());
+  for (Series& s : series) {
+    EMBER_RETURN_IF_ERROR(ctx_->Check());
+    EvalSeries es;
+    es.labels = std::move(s.labels);
+    SampleIterator* it = s.samples.get();
+    int64_t n = 0;
+    while (it->Next()) {
+      const Sample smp = it->At();
+      if (smp.t < mint || smp.t > maxt) continue;
+      if (drop_stale && IsStaleNaN(smp.v)) continue;
+      es.points.push_back({smp.t, smp.v});
+      if ((++n & 4095) == 0) EMBER_RETURN_IF_ERROR(ctx_->AddSamples(4096));
+    }
+    EMBER_RETURN_IF_ERROR(it->status());
+    EMBER_RETURN_IF_ERROR(ctx_->AddSamples(n & 4095));
+    *loaded += n;
+    if (!es.points.empty()) out.push_back(std::move(es));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const EvalSeries& a, const EvalSeries& b) { return LabelsLess(a.labels, b.labels); });
+  return out;
+}
+
+absl::StatusOr<EvalResult> Evaluator::EvalVectorSelector(const VectorSelector& vs,
+                                                         bool sample_time) {
+  const int64_t lookback = ctx_->options->lookback_delta_ms;
+  const int64_t first_ref = AtTime(vs.at, vs.at_ms, start_) - vs.offset_ms;
+  const int64_t last_ref = AtTime(vs.at, vs.at_ms, end_) - vs.offset_ms;
+  int64_t loaded = 0;
+  EMBER_ASSIGN_OR_RETURN(SeriesList series,
+                         LoadSeries(vs, first_ref - lookback + 1, last_ref, false, &loaded));
+  EvalResult r;
+  r.type = ValueType::kVector;
+  for (EvalSeries& s : series) {
+    EvalSeries o;
+    o.labels = std::move(s.labels);
+    size_t hi = 0;
+    const std::vector<Point>& pts = s.points;
+    for (int64_t ts = start_; ts <= end_; ts += interval_) {
+      EMBER_RETURN_IF_ERROR(ctx_->CheckSometimes());
+      const int64_t ref = AtTime(vs.at, vs.at_ms, ts) - vs.offset_ms;
+      while (hi < pts.size() && pts[hi].t <= ref) ++hi;
+      if (hi == 0) continue;
+      const Point& p = pts[hi - 1];
+      if (p.t <= ref - lookback || IsStaleNaN(p.v)) continue;
+      o.points.push_back({ts, sample_time ? static_cast<double>(p.t) / 1000.0 : p.v});
+    }
+    if (!o.points.empty()) r.series.push_back(std::move(o));
+  }
+  ctx_->current_samples -= loaded;
+  return r;
+}
+
+int64_t Evaluator::WindowEnd(const RangeArg& a, int64_t ts) const {
+  return AtTime(a.at, a.at_ms, ts) - a.offset_ms;
+}
+
+absl::StatusOr<SeriesList> Evaluator::EvalSubqueryPoints(const SubqueryExpr& sq,
+                                                         int64_t* loaded) {
+  const int64_t step =
+      sq.step_ms > 0 ? sq.step_ms : ctx_->options->default_subquery_step_ms;
+  if (step <= 0) return absl::InvalidArgumentError("subquery step must be positive");
+  const int64_t base_start = AtTime(sq.at, sq.at_ms, start_) - sq.offset_ms;
+  const int64_t base_end = AtTime(sq.at, sq.at_ms, end_) - sq.offset_ms;
+  const int64_t lo = base_start - sq.range_ms;
+  int64_t inner_start = step * (lo / step);
+  if (inner_start <= lo) inner_start += step;
+  if (inner_start > base_end) return SeriesList{};
+  Evaluator inner(ctx_, inner_start, base_end, step);
+  EMBER_ASSIGN_OR_RETURN(EvalResult r, inner.Eval(*sq.expr));
+  if (r.type != ValueType::kVector && r.type != ValueType::kScalar) {
+    return absl::InvalidArgumentError("subquery expression must be a scalar or instant vector");
+  }
+  int64_t n = 0;
+  for (const EvalSeries& s : r.series) n += static_cast<int64_t>(s.points.size());
+  EMBER_RETURN_IF_ERROR(ctx_->AddSamples(n));
+  *loaded += n;
+  return std::move(r.series);
+}
+
+absl::StatusOr<Evaluator::RangeArg> Evaluator::LoadRangeArg(const Expr& expr) {
+  const Expr& e = Unparen(expr);
+  RangeArg a;
+  if (e.kind == ExprKind::kMatrixSelector) {
+    const MatrixSelector& ms = e.As<MatrixSelector>();
+    const VectorSelector& vs = *ms.selector;
+    a.range_ms = ms.range_ms;
+    a.offset_ms = vs.offset_ms;
+    a.at = vs.at;
+    a.at_ms = vs.at_ms;
+    EMBER_ASSIGN_OR_RETURN(a.series, LoadSeries(vs, WindowEnd(a, start_) - a.range_ms + 1,
+                                                 WindowEnd(a, end_), true, &a.loaded));
+    return a;
+  }
+  if (e.kind == ExprKind::kSubquery) {
+    const SubqueryExpr& sq = e.As<SubqueryExpr>();
+    a.range_ms = sq.range_ms;
+    a.offset_ms = sq.offset_ms;
+    a.at = sq.at;
+    a.at_ms = sq.at_ms;
+    EMBER_ASSIGN_OR_RETURN(a.series, EvalSubqueryPoints(sq, &a.loaded));
+    return a;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("expected a range vector, got ", std::string(ValueTypeName(e.type()))));
+}
+
+absl::StatusOr<SeriesList> Evaluator::EvalRangeVectorAt(const Expr& e) {
+  EMBER_ASSIGN_OR_RETURN(RangeArg a, LoadRangeArg(e));
+  const int64_t wend = WindowEnd(a, start_);
+  const int64_t wstart = wend - a.range_ms;
+  SeriesList out;
+  for (EvalSeries& s : a.series) {
+    EvalSeries o;
+    o.labels = std::move(s.labels);
+    o.drop_name = s.drop_name;
+    for (const Point& p : s.points) {
+      if (p.t > wstart && p.t <= wend) o.points.push_back(p);
+    }
+    if (!o.points.empty()) out.push_back(std::move(o));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const EvalSeries& x, const EvalSeries& y) { return LabelsLess(x.labels, y.labels); });
+  return out;
+}
+
+absl::StatusOr<SeriesList> Evaluator::RangeEval(std::span<const EvalResult* const> args,
+                                                const StepFn& fn) {
+  std::vector<std::vector<size_t>> cursors(args.size());
+  for (size_t i = 0; i < args.size(); ++i) cursors[i].assign(args[i]->series.size(), 0);
+  std::vector<EvalVector> vecs(args.size());
+  EvalVector out;
+  const bool single = start_ == end_;
+  SeriesList result;
+  absl::flat_hash_map<std::string, size_t> index;
+  for (int64_t ts = start_; ts <= end_; ts += interval_) {
+    EMBER_RETURN_IF_ERROR(ctx_->Check());
+    for (size_t i = 0; i < args.size(); ++i) {
+      vecs[i].clear();
+      const SeriesList& sl = args[i]->series;
+      for (size_t j = 0; j < sl.size(); ++j) {
+        const std::vector<Point>& pts = sl[j].points;
+        size_t& c = cursors[i][j];
+        while (c < pts.size() && pts[c].t < ts) ++c;
+        if (c < pts.size() && pts[c].t == ts) {
+          vecs[i].push_back(EvalSample{sl[j].labels, pts[c].v, ts, sl[j].drop_name});
+        }
+      }
+    }
+    out.clear();
+    EMBER_RETURN_IF_ERROR(fn(std::span<EvalVector>(vecs), ts, &out));
+    if (single) {
+      result.reserve(out.size());
+      absl::flat_hash_map<std::string, size_t> seen;
+      for (EvalSample& s : out) {
+        if (!seen.try_emplace(LabelsKey(s.labels), 0).second) {
+          return absl::InvalidArgumentError(
+              "vector cannot contain metrics with the same labelset");
+        }
+        result.push_back(EvalSeries{std::move(s.labels), {{ts, s.v}}, s.drop_name});
+      }
+      return result;
+    }
+    for (EvalSample& s : out) {
+      auto [it, inserted] = index.try_emplace(LabelsKey(s.labels), result.size());
+      if (inserted) {
+        result.push_back(EvalSeries{std::move(s.labels), {}, s.drop_name});
+      } else if (!result[it->second].points.empty() &&
+                 result[it->second].points.back().t == ts) {
+        return absl::InvalidArgumentError("vector cannot contain metrics with the same labelset");
+      }
+      result[it->second].points.push_back({ts, s.v});
+    }
+  }
+  return result;
+}
+
+absl::StatusOr<EvalResult> Evaluator::EvalUnary(const UnaryExpr& e) {
+  EMBER_ASSIGN_OR_RETURN(EvalResult r, Eval(*e.expr));
+  if (!e.negate) return r;
+  for (EvalSeries& s : r.series) {
+    for (Point& p : s.points) p.v = -p.v;
+    if (r.type == ValueType::kVector) s.drop_name = true;
+  }
+  return r;
+}
+
+absl::StatusOr<EvalResult> Evaluator::Eval(const Expr& e) {
+  EMBER_RETURN_IF_ERROR(ctx_->Check());
+  switch (e.kind) {
+    case ExprKind::kNumberLiteral: {
+      const double v = e.As<NumberLiteral>().value;
+      return Scalar([v](int64_t) { return v; });
+    }
+    case ExprKind::kStringLiteral: {
+      EvalResult r;
+      r.type = ValueType::kString;
+      r.str = e.As<StringLiteral>().value;
+      return r;
+    }
+    case ExprKind::kVectorSelector:
+      return EvalVectorSelector(e.As<VectorSelector>(), false);
+    case ExprKind::kMatrixSelector:
+    case ExprKind::kSubquery:
+      return absl::InvalidArgumentError(
+          absl::StrCat("range vector can only be evaluated as a function argument or at the "
+                       "top level of an instant query: ",
+                       ToString(e)));
+    case ExprKind::kParen:
+      return Eval(*e.As<ParenExpr>().expr);
+    case ExprKind::kUnary:
+      return EvalUnary(e.As<UnaryExpr>());
+    case ExprKind::kBinary:
+      return EvalBinary(e.As<BinaryExpr>());
+    case ExprKind::kAggregate:
+      return EvalAggregate(e.As<AggregateExpr>());
+    case ExprKind::kCall:
+      return EvalCall(e.As<Call>());
+  }
+  return absl::InternalError("unknown expression kind");
+}
+
+namespace {
+
+bool KeepsName(FunctionId id) {
+  return id == FunctionId::kLastOverTime || id == FunctionId::kFirstOverTime;
+}
+
+bool IsCounterName(std::string_view name) {
+  for (std::string_view suffix : {"_total", "_sum", "_count", "_bucket"}) {
+    if (name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string FormatG(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  return absl::StrFormat("%g", v);
+}
+
+}  // namespace
+
+absl::StatusOr<EvalResult> Evaluator::EvalRangeFunction(const Call& e, int matrix_arg) {
+  const FunctionId id = e.func->id;
+  // Scalar parameters, evaluated over all steps first.
+  std::vector<EvalResult> params;
+  for (size_t i = 0; i < e.args.size(); ++i) {
+    if (static_cast<int>(i) == matrix_arg) continue;
+    EMBER_ASSIGN_OR_RETURN(EvalResult p, Eval(*e.args[i]));
+    params.push_back(std::move(p));
+  }
+  auto param_at = [&](size_t k, int64_t step_index) -> double {
+    if (k >= params.size() || params[k].series.empty()) return 0;
+    const std::vector<Point>& pts = params[k].series[0].points;
+    return step_index < static_cast<int64_t>(pts.size()) ? pts[step_index].v : 0;
+  };
+  EMBER_ASSIGN_OR_RETURN(RangeArg arg, LoadRangeArg(*e.args[matrix_arg]));
+  const int64_t steps = num_steps();
+  EvalResult r;
+  r.type = ValueType::kVector;
+
+  if (id == FunctionId::kQuantileOverTime) {
+    for (int64_t i = 0; i < steps; ++i) {
+      const double q = param_at(0, i);
+      if (!(q >= 0 && q <= 1)) {
+        ctx_->Warn(absl::StrCat("quantile value should be between 0 and 1, got ", FormatG(q)),
+                   e.args[0]->pos);
+        break;
+      }
+    }
+  }
+
+  if (id == FunctionId::kAbsentOverTime) {
+    std::vector<bool> present(steps, false);
+    for (const EvalSeries& s : arg.series) {
+      size_t lo = 0;
+      size_t hi = 0;
+      for (int64_t i = 0; i < steps; ++i) {
+        const int64_t wend = WindowEnd(arg, start_ + i * interval_);
+        while (hi < s.points.size() && s.points[hi].t <= wend) ++hi;
+        while (lo < hi && s.points[lo].t <= wend - arg.range_ms) ++lo;
+        if (lo < hi) present[i] = true;
+      }
+    }
+    EvalSeries o;
+    o.labels = AbsentLabels(Unparen(*e.args[matrix_arg]));
+    for (int64_t i = 0; i < steps; ++i) {
+      if (!present[i]) o.points.push_back({start_ + i * interval_, 1});
+    }
+    if (!o.points.empty()) r.series.push_back(std::move(o));
+    ctx_->current_samples -= arg.loaded;
+    return r;
+  }
+
+  WindowFn fn = RateWindowFn(id);
+  if (fn == nullptr) fn = OverTimeWindowFn(id);
+  if (fn == nullptr) fn = MiscWindowFn(id);
+  if (fn == nullptr) {
+    return absl::UnimplementedError(
+        absl::StrCat("function ", std::string(e.func->name), " is not supported"));
+  }
+  const bool counter_fn = id == FunctionId::kRate || id == FunctionId::kIncrease;
+  // Positions of the p0/p1 parameters among `params`.
+  for (EvalSeries& s : arg.series) {
+    EvalSeries o;
+    size_t lo = 0;
+    size_t hi = 0;
+    const std::vector<Point>& pts = s.points;
+    for (int64_t i = 0; i < steps; ++i) {
+      EMBER_RETURN_IF_ERROR(ctx_->CheckSometimes());
+      const int64_t ts = start_ + i * interval_;
+      const int64_t wend = WindowEnd(arg, ts);
+      const int64_t wstart = wend - arg.range_ms;
+      while (hi < pts.size() && pts[hi].t <= wend) ++hi;
+      while (lo < hi && pts[lo].t <= wstart) ++lo;
+      if (lo == hi) continue;
+      WindowInput in;
+      in.points = std::span<const Point>(pts.data() + lo, hi - lo);
+      in.range_start_ms = wstart;
+      in.range_end_ms = wend;
+      in.eval_ms = ts;
+      in.p0 = param_at(0, i);
+      in.p1 = param_at(1, i);
+      double v = 0;
+      if (fn(in, &v)) o.points.push_back({ts, v});
+    }
+    if (o.points.empty()) continue;
+    if (counter_fn) {
+      const std::string_view name = GetLabelValue(s.labels, kMetricNameLabel);
+      if (!name.empty() && !IsCounterName(name)) {
+        ctx_->Info(absl::StrCat("metric might not be a counter, name does not end in "
+                                "_total/_sum/_count/_bucket: \"",
+                                std::string(name), "\""),
+                   e.args[matrix_arg]->pos);
+      }
+    }
+    o.labels = std::move(s.labels);
+    o.drop_name = s.drop_name || !KeepsName(id);
+    r.series.push_back(std::move(o));
+  }
+  ctx_->current_samples -= arg.loaded;
+  return r;
+}
+
+absl::StatusOr<EvalResult> Evaluator::EvalCall(const Call& e) {
+  const FunctionId id = e.func->id;
+  for (size_t i = 0; i < e.args.size(); ++i) {
+    const ExprKind k = Unparen(*e.args[i]).kind;
+    if (k == ExprKind::kMatrixSelector || k == ExprKind::kSubquery) {
+      return EvalRangeFunction(e, static_cast<int>(i));
+    }
+  }
+  if (id == FunctionId::kTimestamp) {
+    const Expr& a = Unparen(*e.args[0]);
+    if (a.kind == ExprKind::kVectorSelector) {
+      EMBER_ASSIGN_OR_RETURN(EvalResult r, EvalVectorSelector(a.As<VectorSelector>(), true));
+      for (EvalSeries& s : r.series) s.drop_name = true;
+      return r;
+    }
+  }
+  if (id == FunctionId::kLabelReplace || id == FunctionId::kLabelJoin) {
+    return EvalLabelFunction(e);
+  }
+  return EvalStepFunction(e);
+}
+
+absl::StatusOr<EvalResult> Evaluator::EvalLabelFunction(const Call& e) {
+  EMBER_ASSIGN_OR_RETURN(EvalResult r, Eval(*e.args[0]));
+  std::vector<std::string> strs;
+  for (size_t i = 1; i < e.args.size(); ++i) {
+    EMBER_ASSIGN_OR_RETURN(EvalResult s, Eval(*e.args[i]));
+    strs.push_back(std::move(s.str));
+  }
+  if (e.func->id == FunctionId::kLabelReplace) {
+    EMBER_RETURN_IF_ERROR(LabelReplace(&r.series, strs[0], strs[1], strs[2], strs[3]));
+  } else {
+    std::vector<std::string> srcs(strs.begin() + 2, strs.end());
+    EMBER_RETURN_IF_ERROR(LabelJoin(&r.series, strs[0], strs[1], srcs));
+  }
+  return r;
+}
+
+}  // namespace ember::query

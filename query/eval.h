@@ -1,0 +1,145 @@
+// The evaluator behind Engine: walks an AST over every step of a query, as Prometheus's
+// promql/engine.go does. Each node evaluates to a SeriesList with one point per step at which it
+// has a value; selectors load their series once for the whole query range and slide windows.
+// Internal to query/; one Evaluator per (sub)query range, not thread-safe.
+#ifndef EMBER_QUERY_EVAL_H_
+#define EMBER_QUERY_EVAL_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "ember/db.h"
+#include "query/ast.h"
+#include "query/engine.h"
+#include "query/value.h"
+
+namespace ember::query {
+
+// One series of an evaluated expression: points at the steps where it has a value.
+// `drop_name`: the metric name is to be removed once the query finishes (Prometheus's delayed
+// name removal), so label functions and `by (__name__)` still see it meanwhile.
+struct EvalSeries {
+  Labels labels;
+  std::vector<Point> points;
+  bool drop_name = false;
+};
+using SeriesList = std::vector<EvalSeries>;
+
+// One element of an instant vector at one step. `t` is the step, except for vectors built by a
+// selector for timestamp(), where it is the sample's own timestamp.
+struct EvalSample {
+  Labels labels;
+  double v = 0;
+  int64_t t = 0;
+  bool drop_name = false;
+};
+using EvalVector = std::vector<EvalSample>;
+
+// A scalar is a SeriesList with one label-less series holding a point at every step.
+struct EvalResult {
+  ValueType type = ValueType::kNone;
+  SeriesList series;
+  std::string str;
+};
+
+// State shared by every evaluator of one query.
+struct QueryContext {
+  Db* db = nullptr;
+  const EngineOptions* options = nullptr;
+  std::string_view text;  // The query, for annotation positions.
+  const std::atomic<bool>* cancel = nullptr;
+  absl::Time deadline;
+  int64_t query_start = 0;  // `@ start()`.
+  int64_t query_end = 0;    // `@ end()`.
+  int64_t current_samples = 0;
+  Annotations annotations;
+  int64_t polls = 0;
+
+  // Cancelled / DeadlineExceeded once the client went away or the timeout passed.
+  absl::Status Check();
+  // Cheap enough for inner loops: does the real check every 1024th call.
+  absl::Status CheckSometimes() { return (++polls & 1023) == 0 ? Check() : absl::OkStatus(); }
+  // Counts `n` more samples held in memory; ResourceExhausted past max_samples.
+  absl::Status AddSamples(int64_t n);
+  void Warn(std::string_view text, PosRange pos);
+  void Info(std::string_view text, PosRange pos);
+};
+
+// Sorts by label set the way Prometheus does (name, then value, pair by pair).
+bool LabelsLess(const Labels& a, const Labels& b);
+// A byte string identifying a label set, for hash maps.
+std::string LabelsKey(const Labels& labels);
+Labels WithoutName(const Labels& labels);
+void SetLabel(Labels* labels, std::string_view name, std::string_view value);  // "" deletes.
+// Merges series with equal label sets; InvalidArgument when two have a point at the same step.
+absl::Status MergeSameLabelsets(SeriesList* list);
+
+class Evaluator {
+ public:
+  Evaluator(QueryContext* ctx, int64_t start, int64_t end, int64_t interval)
+      : ctx_(ctx), start_(start), end_(end), interval_(interval) {}
+
+  absl::StatusOr<EvalResult> Eval(const Expr& e);
+  // Instant query of a range-vector expression (`m[5m]`, a subquery) at start_.
+  absl::StatusOr<SeriesList> EvalRangeVectorAt(const Expr& e);
+
+  int64_t start() const { return start_; }
+  int64_t end() const { return end_; }
+  int64_t interval() const { return interval_; }
+  int64_t num_steps() const { return (end_ - start_) / interval_ + 1; }
+  QueryContext* ctx() { return ctx_; }
+
+  // Calls `fn` at every step with the instant vectors of `args` (a scalar argument as a
+  // one-element vector) and collects what it appends into series. For a single-step query the
+  // output keeps `fn`'s order.
+  using StepFn =
+      std::function<absl::Status(std::span<EvalVector> args, int64_t ts, EvalVector* out)>;
+  absl::StatusOr<SeriesList> RangeEval(std::span<const EvalResult* const> args, const StepFn& fn);
+
+  // Series loaded into memory for a range-vector argument: every point the windows of all
+  // steps can see. `window_end(ts)` gives the right end of the (end - range, end] window.
+  struct RangeArg {
+    SeriesList series;
+    int64_t range_ms = 0;
+    int64_t offset_ms = 0;
+    AtModifier at = AtModifier::kNone;
+    int64_t at_ms = 0;
+    int64_t loaded = 0;  // Samples counted against max_samples.
+  };
+  absl::StatusOr<RangeArg> LoadRangeArg(const Expr& e);
+  int64_t WindowEnd(const RangeArg& a, int64_t ts) const;
+
+ private:
+  absl::StatusOr<EvalResult> EvalVectorSelector(const VectorSelector& vs, bool sample_time);
+  absl::StatusOr<SeriesList> LoadSeries(const VectorSelector& vs, int64_t mint, int64_t maxt,
+                                        bool drop_stale, int64_t* loaded);
+  absl::StatusOr<SeriesList> EvalSubqueryPoints(const SubqueryExpr& sq, int64_t* loaded);
+  absl::StatusOr<EvalResult> EvalUnary(const UnaryExpr& e);
+  absl::StatusOr<EvalResult> EvalBinary(const BinaryExpr& e);
+  absl::StatusOr<EvalResult> EvalAggregate(const AggregateExpr& e);
+  absl::StatusOr<EvalResult> EvalCall(const Call& e);
+  absl::StatusOr<EvalResult> EvalRangeFunction(const Call& e, int matrix_arg);
+  absl::StatusOr<EvalResult> EvalLabelFunction(const Call& e);
+  absl::StatusOr<EvalResult> EvalStepFunction(const Call& e);
+  int64_t AtTime(AtModifier at, int64_t at_ms, int64_t ts) const;
+  EvalResult Scalar(const std::function<double(int64_t)>& f) const;
+
+  QueryContext* ctx_;
+  int64_t start_;
+  int64_t end_;
+  int64_t interval_;
+};
+
+// Strips parentheses.
+const Expr& Unparen(const Expr& e);
+
+}  // namespace ember::query
+
+#endif  // EMBER_QUERY_EVAL_H_
