@@ -1,24 +1,27 @@
 // The `ember` command. Until the HTTP server lands (issue #4), it offers:
 //   ember demo     appends a realistic ML-serving data set to --data_dir through the embedding
 //                  API and prints what a newcomer wants to see: ingest rate, bytes per sample,
-//                  and a few answers read back.
+//                  and throughput, p99 latency and error ratio per model by PromQL.
+//   ember query    runs an instant PromQL query over a data directory.
 //   ember inspect  prints the statistics of a data directory.
 //   ember version
 #include <chrono>
 #include <cstdio>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
-#include "ember/db.h"
 #include "gflags/gflags.h"
+
+#include "ember/db.h"
+#include "query/engine.h"
 #include "tests/testutil/scrape_data.h"
 
 DEFINE_string(data_dir, "./data", "Data directory (created when missing)");
 DEFINE_int32(targets, 50, "demo: model-server instances to simulate (~120 series each)");
 DEFINE_int32(hours, 6, "demo: hours of 15 s scrapes to append, ending now");
+DEFINE_int64(time_ms, 0, "query: evaluation time in Unix milliseconds (0: now)");
 DEFINE_int64(retention_hours, 15 * 24, "Retention in hours (0 keeps everything)");
 
 namespace {
@@ -26,6 +29,7 @@ namespace {
 constexpr const char* kUsage =
     "ember <command> [flags]\n"
     "  demo      append a realistic ML-serving data set and print figures\n"
+    "  query     run an instant PromQL query over --data_dir (at --time_ms, default now)\n"
     "  inspect   print statistics of --data_dir\n"
     "  version   print the version\n";
 
@@ -56,35 +60,42 @@ void PrintStats(const ember::DbStats& st) {
   std::printf("head memory       %.1f MiB\n", st.head_memory_bytes / 1048576.0);
 }
 
-// Request rate per model over the last 5 minutes, from the counters, by hand: what
-// `sum by (model) (rate(model_requests_total[5m]))` will answer once the PromQL engine lands.
-absl::Status PrintRequestRates(ember::Db* db, int64_t now) {
-  auto series = db->Select({{ember::Matcher::Op::kEqual, "__name__", "model_requests_total"}},
-                           now - 5 * 60'000, now);
-  if (!series.ok()) return series.status();
-  std::map<std::string, double> per_model;
-  for (ember::Series& s : *series) {
-    ember::Sample first{}, last{};
-    bool any = false;
-    double resets = 0;
-    ember::Sample prev{};
-    while (s.samples->Next()) {
-      const ember::Sample x = s.samples->At();
-      if (!any) first = x;
-      if (any && x.v < prev.v) resets += prev.v;  // Counter reset.
-      prev = last = x;
-      any = true;
-    }
-    if (!s.samples->status().ok()) return s.samples->status();
-    if (!any || last.t == first.t) continue;
-    per_model[std::string(ember::GetLabelValue(s.labels, "model"))] +=
-        (last.v + resets - first.v) / ((last.t - first.t) / 1000.0);
+// Prints an instant query's result as a small table.
+absl::Status PrintQuery(ember::Db* db, const std::string& expr, int64_t t) {
+  ember::query::Engine engine(db, ember::query::EngineOptions{});
+  auto r = engine.InstantQuery(expr, t);
+  if (!r.ok()) return r.status();
+  std::printf("\n%s\n", expr.c_str());
+  const ember::query::Value& v = r->value;
+  switch (v.type) {
+    case ember::query::ValueType::kScalar:
+      std::printf("  %g\n", v.scalar);
+      break;
+    case ember::query::ValueType::kString:
+      std::printf("  \"%s\"\n", v.str.c_str());
+      break;
+    case ember::query::ValueType::kVector:
+      if (v.vector.empty()) std::printf("  (no data)\n");
+      for (const auto& s : v.vector) {
+        std::printf("  %-60s %g\n", ember::LabelsToString(s.labels).c_str(), s.v);
+      }
+      break;
+    default:
+      for (const auto& s : v.matrix) {
+        std::printf("  %s: %zu points\n", ember::LabelsToString(s.labels).c_str(),
+                    s.points.size());
+      }
   }
-  std::printf("\nrequests/s per model over the last 5m (%zu series read back):\n",
-              series->size());
-  for (const auto& [model, rate] : per_model) std::printf("  %-12s %10.1f\n", model.c_str(), rate);
+  for (const std::string& w : r->annotations.warnings) std::printf("  warning: %s\n", w.c_str());
   return absl::OkStatus();
 }
+
+constexpr const char* kDemoQueries[] = {
+    "sum by (model) (rate(model_requests_total[5m]))",
+    "histogram_quantile(0.99, sum by (le, model) (rate(model_request_latency_seconds_bucket[5m])))",
+    "sum by (model) (rate(model_requests_total{code=~\"5..\"}[5m])) / sum by (model) "
+    "(rate(model_requests_total[5m]))",
+};
 
 int Demo() {
   auto db = ember::Db::Open(MakeOptions(), FLAGS_data_dir);
@@ -130,7 +141,10 @@ int Demo() {
               "%lld rejected\n",
               (long long)stored, secs, stored / secs / 1e6, (long long)rejected);
 
-  if (absl::Status s = PrintRequestRates(db->get(), now); !s.ok()) return Fail(s);
+  std::printf("\nthroughput, p99 latency and error ratio per model, by PromQL:\n");
+  for (const char* q : kDemoQueries) {
+    if (absl::Status s = PrintQuery(db->get(), q, now); !s.ok()) return Fail(s);
+  }
   std::printf("\ncompacting, so the size is the honest one...\n");
   if (absl::Status s = (*db)->CompactAll(); !s.ok()) return Fail(s);
   auto st = (*db)->Stats();
@@ -139,6 +153,18 @@ int Demo() {
   if (absl::Status s = (*db)->Close(); !s.ok()) return Fail(s);
   std::printf("\nData kept in %s; run `ember inspect --data_dir=%s` to look again.\n",
               FLAGS_data_dir.c_str(), FLAGS_data_dir.c_str());
+  return 0;
+}
+
+// `ember query EXPR`: an instant query at --time (default now) over --data_dir.
+int Query(const std::string& expr) {
+  ember::Options o = MakeOptions();
+  o.create_if_missing = false;
+  o.background_interval_ms = 0;
+  auto db = ember::Db::Open(o, FLAGS_data_dir);
+  if (!db.ok()) return Fail(db.status());
+  const int64_t t = FLAGS_time_ms != 0 ? FLAGS_time_ms : NowMs();
+  if (absl::Status s = PrintQuery(db->get(), expr, t); !s.ok()) return Fail(s);
   return 0;
 }
 
@@ -163,6 +189,13 @@ int main(int argc, char** argv) {
   const std::string cmd = argc > 1 ? argv[1] : "";
   if (cmd == "demo") return Demo();
   if (cmd == "inspect") return Inspect();
+  if (cmd == "query") {
+    if (argc < 3) {
+      std::fprintf(stderr, "usage: ember query EXPR [--data_dir=DIR] [--time_ms=T]\n");
+      return 2;
+    }
+    return Query(argv[2]);
+  }
   if (cmd == "version") {
     std::printf("ember 0.1.0\n");
     return 0;

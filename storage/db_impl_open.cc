@@ -201,12 +201,18 @@ void DbImpl::StopBackground() {
   if (background_thread_.joinable()) background_thread_.join();
 }
 
+// Group commit: an fsync starts as soon as a committer waits, but at most one per
+// group_commit_interval_ms; every commit written before it starts shares it.
 void DbImpl::SyncLoop() {
   absl::MutexLock lock(&sync_mu_);
+  const absl::Duration interval = absl::Milliseconds(options_.group_commit_interval_ms);
+  absl::Time next_allowed = absl::InfinitePast();
   while (true) {
     const bool stop = stopping_;
     const uint64_t target = written_seq_.load(std::memory_order_acquire);
-    if (target > synced_seq_) {
+    const bool pending = target > synced_seq_;
+    if (pending && (stop || absl::Now() >= next_allowed)) {
+      next_allowed = absl::Now() + interval;
       sync_mu_.Unlock();
       absl::Status s = store_->SyncWal();
       sync_mu_.Lock();
@@ -216,9 +222,16 @@ void DbImpl::SyncLoop() {
         sync_error_ = s;
       }
       sync_cv_.SignalAll();
+      continue;
     }
     if (stop) return;
-    sync_cv_.WaitWithTimeout(&sync_mu_, absl::Milliseconds(options_.group_commit_interval_ms));
+    // Committers signal sync_cv_ when they start waiting; a pending batch waits for the
+    // interval to pass since the last fsync began.
+    if (pending) {
+      sync_cv_.WaitWithDeadline(&sync_mu_, next_allowed);
+    } else {
+      sync_cv_.WaitWithTimeout(&sync_mu_, interval);
+    }
   }
 }
 

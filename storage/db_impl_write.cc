@@ -201,6 +201,7 @@ absl::Status DbImpl::WaitDurable(uint64_t seq) {
     }
     case SyncPolicy::kGroupCommit: {
       absl::MutexLock lock(&sync_mu_);
+      sync_cv_.SignalAll();  // Wake the sync thread if it idles.
       while (synced_seq_ < seq && sync_error_.ok() && !stopping_) sync_cv_.Wait(&sync_mu_);
       if (!sync_error_.ok()) return sync_error_;
       if (synced_seq_ < seq) {

@@ -11,7 +11,8 @@ namespace ember {
 enum class SyncPolicy {
   // fsync the log before every Commit() returns (concurrent commits share an fsync).
   kSyncEachCommit,
-  // Commit() returns once a background fsync, run every group_commit_interval_ms, covers it.
+  // Commit() returns once a background fsync covers it. The fsync starts as soon as a commit
+  // waits, but at most one per group_commit_interval_ms: commits in between share it.
   kGroupCommit,
   // Commit() returns after the write reaches the OS: safe against kill -9, not power loss.
   kNoSync,
