@@ -10,6 +10,8 @@
 #include "ember/options.h"
 #include "ember/sample.h"
 #include "gtest/gtest.h"
+#include "query/eval.h"
+#include "storage/label_codec.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace ember::query {
@@ -191,6 +193,103 @@ TEST_F(EngineTest, HistogramQuantileInterpolatesWithinBucket) {
   ASSERT_EQ(r.size(), 1u);
   EXPECT_DOUBLE_EQ(r[0].v, 1.5);  // Rank 15 lies halfway through the (1, 2] bucket.
   EXPECT_TRUE(r[0].labels.empty());
+}
+
+TEST_F(EngineTest, LimitRatioHashesLabelsAsPrometheus) {
+  // labels.Hash(): XXH64 over name 0xff value 0xff, pair by pair in name order.
+  using std::string_literals::operator""s;
+  EXPECT_EQ(PrometheusLabelsHash(L({{"__name__", "m"}, {"i", "7"}})),
+            storage::HashLabelBytes("__name__\xffm\xffi\xff" "7\xff"s));
+  EXPECT_EQ(PrometheusLabelsHash({}), 0xEF46DB3751D8E999u);  // XXH64 of no bytes.
+
+  int kept = 0;
+  for (int i = 0; i < 40; ++i) {
+    const Labels ls = L({{"__name__", "m"}, {"i", std::to_string(i).c_str()}});
+    LoadAt(ls, 0, i);
+    kept += LimitRatioKeeps(0.5, ls) ? 1 : 0;
+  }
+  auto r = Instant("limit_ratio(0.5, m)", 0);
+  ASSERT_EQ(static_cast<int>(r.size()), kept);
+  for (const auto& s : r) EXPECT_TRUE(LimitRatioKeeps(0.5, s.labels));
+  // A ratio and its negative complement split the series exactly.
+  EXPECT_EQ(static_cast<int>(Instant("limit_ratio(-0.5, m)", 0).size()), 40 - kept);
+  EXPECT_TRUE(Instant("limit_ratio(0.3, m) and limit_ratio(-0.7, m)", 0).empty());
+  EXPECT_EQ(Instant("limit_ratio(0.3, m) or limit_ratio(-0.7, m)", 0).size(), 40u);
+  EXPECT_TRUE(Instant("limit_ratio(0, m)", 0).empty());
+  EXPECT_EQ(Instant("limit_ratio(1.1, m)", 0).size(), 40u);
+  ASSERT_EQ(last_.annotations.warnings.size(), 1u);
+  EXPECT_EQ(last_.annotations.warnings[0],
+            "PromQL warning: ratio value should be between -1 and 1, got 1.1, capping to 1 "
+            "(1:13)");
+  EXPECT_EQ(Instant("limit_ratio(-1, m)", 0).size(), 40u);
+  absl::Status st = InstantError("limit_ratio(NaN, m)", 0);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(), "Ratio value is NaN");
+}
+
+TEST_F(EngineTest, AggregationByNameKeepsDelayedNameRemoval) {
+  Load(L({{"__name__", "a_total"}, {"env", "1"}}), kMinute, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  Load(L({{"__name__", "b_total"}, {"env", "1"}}), kMinute, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  Load(L({{"__name__", "a_total"}, {"env", "2"}}), kMinute, {0, 3, 6, 9, 12, 15, 18, 21, 24, 27,
+                                                             30});
+  // Both groups lose their name at the end and then collide.
+  EXPECT_EQ(InstantError("sum by (__name__) (rate({env=\"1\"}[10m]))", 10 * kMinute).message(),
+            "vector cannot contain metrics with the same labelset");
+  auto r = Instant("sum by (__name__) (rate(a_total{env=\"2\"}[5m]))", 10 * kMinute);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_TRUE(r[0].labels.empty());
+  // One member of the group drops its name, so the group does, whatever the order.
+  for (const char* q : {"sum by (__name__) (a_total{env=\"1\"} or rate(a_total{env=\"2\"}[5m]))",
+                        "sum by (__name__) (rate(a_total{env=\"2\"}[5m]) or a_total{env=\"1\"})"}) {
+    r = Instant(q, 10 * kMinute);
+    ASSERT_EQ(r.size(), 1u) << q;
+    EXPECT_TRUE(r[0].labels.empty()) << q;
+    EXPECT_DOUBLE_EQ(r[0].v, 10.05) << q;
+  }
+  r = Instant("sum by (__name__) (a_total{env=\"1\"})", 10 * kMinute);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(GetLabelValue(r[0].labels, "__name__"), "a_total");
+}
+
+TEST_F(EngineTest, HistogramFractionInterpolatesClassicBuckets) {
+  const std::pair<const char*, double> pos[] = {{"1", 1}, {"2", 3}, {"3", 6}, {"+Inf", 100}};
+  for (const auto& [le, count] : pos) LoadAt(L({{"__name__", "h_bucket"}, {"le", le}}), 0, count);
+  const std::pair<const char*, double> neg[] = {{"-3", 10}, {"-2", 12}, {"-1", 15}, {"+Inf", 100}};
+  for (const auto& [le, count] : neg) LoadAt(L({{"__name__", "n_bucket"}, {"le", le}}), 0, count);
+  // [0, 1] is the whole first bucket (natural lower bound 0), (1, 1.5] half of the second.
+  auto r = Instant("histogram_fraction(0, 1.5, h_bucket)", 0);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_DOUBLE_EQ(r[0].v, 0.02);
+  EXPECT_TRUE(r[0].labels.empty());
+  // No interpolation in a bucket of infinite width: (4, 5] in (3, +Inf], -4 in (-Inf, -3].
+  EXPECT_DOUBLE_EQ(Instant("histogram_fraction(4, 5, h_bucket)", 0)[0].v, 0);
+  EXPECT_DOUBLE_EQ(Instant("histogram_fraction(-4, -2, n_bucket)", 0)[0].v, 0.02);
+  EXPECT_DOUBLE_EQ(Instant("histogram_fraction(-Inf, -1.5, n_bucket)", 0)[0].v, 0.135);
+  EXPECT_DOUBLE_EQ(Instant("histogram_fraction(-Inf, +Inf, h_bucket)", 0)[0].v, 1);
+  EXPECT_DOUBLE_EQ(Instant("histogram_fraction(3, 2, h_bucket)", 0)[0].v, 0);
+  EXPECT_TRUE(std::isnan(Instant("histogram_fraction(NaN, 2, h_bucket)", 0)[0].v));
+}
+
+TEST_F(EngineTest, MadOverTimeIsNaNWithNaNInWindow) {
+  Load(L({{"__name__", "m"}}), 10'000, {1, NAN, 3, 4});
+  auto r = Instant("mad_over_time(m[40s])", 30'000);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_TRUE(std::isnan(r[0].v));
+  r = Instant("mad_over_time(m[15s])", 30'000);  // 3 and 4 only.
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_DOUBLE_EQ(r[0].v, 0.5);
+}
+
+TEST_F(EngineTest, DoubleExponentialSmoothingRejectsInvalidFactors) {
+  Load(L({{"__name__", "m"}}), 10'000, {1, 2, 4, 8});
+  absl::Status st = InstantError("double_exponential_smoothing(m[1m], 1.5, 0.1)", 30'000);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(), "invalid smoothing factor. Expected: 0 < sf < 1, got: 1.500000");
+  st = InstantError("double_exponential_smoothing(m[1m], 0.5, 0)", 30'000);
+  EXPECT_EQ(st.message(), "invalid trend factor. Expected: 0 < tf < 1, got: 0.000000");
+  // Checked only where a window has samples, as in Prometheus.
+  EXPECT_TRUE(Instant("double_exponential_smoothing(nothing[1m], 0, 0)", 30'000).empty());
+  EXPECT_EQ(Instant("double_exponential_smoothing(m[1m], 0.5, 0.5)", 30'000).size(), 1u);
 }
 
 TEST_F(EngineTest, SubqueryStepsAreAlignedToAbsoluteTime) {

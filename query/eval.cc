@@ -339,8 +339,12 @@ absl::StatusOr<SeriesList> Evaluator::RangeEval(std::span<const EvalResult* cons
       auto [it, inserted] = index.try_emplace(LabelsKey(s.labels), result.size());
       if (inserted) {
         result.push_back(EvalSeries{std::move(s.labels), {}, s.drop_name});
-      } else if (!result[it->second].points.empty() &&
-                 result[it->second].points.back().t == ts) {
+      } else if (s.drop_name) {
+        // A series' name goes if any step's does (Prometheus marks whole series).
+        result[it->second].drop_name = true;
+      }
+      if (!inserted && !result[it->second].points.empty() &&
+          result[it->second].points.back().t == ts) {
         return absl::InvalidArgumentError("vector cannot contain metrics with the same labelset");
       }
       result[it->second].points.push_back({ts, s.v});
@@ -413,6 +417,27 @@ std::string FormatG(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   return absl::StrFormat("%g", v);
+}
+
+// Go's fmt %f.
+std::string FormatF(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  return absl::StrFormat("%f", v);
+}
+
+// double_exponential_smoothing's factors, checked (as Prometheus does) only once a window has
+// samples: InvalidArgument unless 0 < factor < 1 (NaN passes).
+absl::Status CheckSmoothingFactors(double sf, double tf) {
+  if (sf <= 0 || sf >= 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid smoothing factor. Expected: 0 < sf < 1, got: ", FormatF(sf)));
+  }
+  if (tf <= 0 || tf >= 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid trend factor. Expected: 0 < tf < 1, got: ", FormatF(tf)));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -498,6 +523,9 @@ absl::StatusOr<EvalResult> Evaluator::EvalRangeFunction(const Call& e, int matri
       in.eval_ms = ts;
       in.p0 = param_at(0, i);
       in.p1 = param_at(1, i);
+      if (id == FunctionId::kDoubleExponentialSmoothing) {
+        EMBER_RETURN_IF_ERROR(CheckSmoothingFactors(in.p0, in.p1));
+      }
       double v = 0;
       if (fn(in, &v)) o.points.push_back({ts, v});
     }

@@ -78,6 +78,12 @@ bool LabelsLess(const Labels& a, const Labels& b);
 std::string LabelsKey(const Labels& labels);
 Labels WithoutName(const Labels& labels);
 void SetLabel(Labels* labels, std::string_view name, std::string_view value);  // "" deletes.
+// Prometheus's labels.Hash(): XXH64 (seed 0) over name 0xff value 0xff for each label in order.
+uint64_t PrometheusLabelsHash(const Labels& labels);
+// limit_ratio's choice (Prometheus's AddRatioSample): with offset = hash / 2^64-1, keeps the
+// series when offset < ratio (ratio >= 0) or offset >= 1 + ratio (ratio < 0).
+// REQUIRES: -1 <= ratio <= 1.
+bool LimitRatioKeeps(double ratio, const Labels& labels);
 // Merges series with equal label sets; InvalidArgument when two have a point at the same step.
 absl::Status MergeSameLabelsets(SeriesList* list);
 

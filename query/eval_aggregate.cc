@@ -1,5 +1,6 @@
 // Evaluator: aggregation operators (sum avg min max count group stddev stdvar topk bottomk
-// quantile count_values limitk), grouped `by`/`without`, as Prometheus's rangeEvalAgg.
+// quantile count_values limitk limit_ratio), grouped `by`/`without`, as Prometheus's
+// rangeEvalAgg.
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "query/eval.h"
 #include "query/functions/functions.h"
+#include "storage/label_codec.h"
 #include "util/status_macros.h"
 
 namespace ember::query {
@@ -47,6 +49,9 @@ struct Group {
   bool incremental_mean = false;
   std::vector<double> values;      // quantile
   std::vector<EvalSample> samples;  // topk, bottomk, limitk
+  // Some input's metric name is to be removed at the end; with `by (__name__)` the group's is
+  // too (Prometheus's delayed name removal).
+  bool drop_name = false;
 };
 
 // topk: `a` ranks before `b`. NaN ranks last either way.
@@ -63,6 +68,23 @@ std::string FormatG(double v) {
 }
 
 }  // namespace
+
+uint64_t PrometheusLabelsHash(const Labels& labels) {
+  std::string buf;
+  for (const Label& l : labels) {
+    buf.append(l.name);
+    buf.push_back('\xff');
+    buf.append(l.value);
+    buf.push_back('\xff');
+  }
+  return storage::HashLabelBytes(buf);
+}
+
+bool LimitRatioKeeps(double ratio, const Labels& labels) {
+  constexpr double kMaxUint64 = static_cast<double>(std::numeric_limits<uint64_t>::max());
+  const double offset = static_cast<double>(PrometheusLabelsHash(labels)) / kMaxUint64;
+  return (ratio >= 0 && offset < ratio) || (ratio < 0 && offset >= 1.0 + ratio);
+}
 
 absl::StatusOr<EvalResult> Evaluator::EvalAggregate(const AggregateExpr& e) {
   const AggregateOp op = e.op;
@@ -94,10 +116,16 @@ absl::StatusOr<EvalResult> Evaluator::EvalAggregate(const AggregateExpr& e) {
       k = static_cast<int64_t>(p);
       if (k < 1) return absl::OkStatus();
     }
+    double ratio = 0;
     if (op == AggregateOp::kLimitRatio) {
-      // TODO(engine): limit_ratio samples series by label hash, as Prometheus does (#3).
       if (std::isnan(p)) return absl::InvalidArgumentError("Ratio value is NaN");
-      return absl::UnimplementedError("limit_ratio is not supported yet");
+      if (p == 0) return absl::OkStatus();
+      ratio = std::clamp(p, -1.0, 1.0);
+      if (ratio != p) {
+        ctx_->Warn(absl::StrCat("ratio value should be between -1 and 1, got ", FormatG(p),
+                                ", capping to ", FormatG(ratio)),
+                   e.param->pos);
+      }
     }
     if (op == AggregateOp::kQuantile && !(p >= 0 && p <= 1) && !warned) {
       warned = true;
@@ -117,6 +145,7 @@ absl::StatusOr<EvalResult> Evaluator::EvalAggregate(const AggregateExpr& e) {
         g.value = f;
         g.mean = f;
         g.count = 1;
+        g.drop_name = s.drop_name;
         if (op == AggregateOp::kStddev || op == AggregateOp::kStdvar) {
           // Welford's update from an empty state, so a lone NaN or Inf gives NaN.
           g.mean = f;
@@ -124,13 +153,15 @@ absl::StatusOr<EvalResult> Evaluator::EvalAggregate(const AggregateExpr& e) {
         }
         if (op == AggregateOp::kQuantile) g.values.push_back(f);
         if (op == AggregateOp::kTopk || op == AggregateOp::kBottomk ||
-            op == AggregateOp::kLimitk) {
+            op == AggregateOp::kLimitk ||
+            (op == AggregateOp::kLimitRatio && LimitRatioKeeps(ratio, s.labels))) {
           g.samples.push_back(std::move(s));
         }
         groups.push_back(std::move(g));
         continue;
       }
       Group& g = groups[it->second];
+      g.drop_name = g.drop_name || s.drop_name;
       switch (op) {
         case AggregateOp::kSum:
           KahanAdd(f, &g.value, &g.c);
@@ -186,6 +217,9 @@ absl::StatusOr<EvalResult> Evaluator::EvalAggregate(const AggregateExpr& e) {
         case AggregateOp::kLimitk:
           g.samples.push_back(std::move(s));
           break;
+        case AggregateOp::kLimitRatio:
+          if (LimitRatioKeeps(ratio, s.labels)) g.samples.push_back(std::move(s));
+          break;
         default:
           break;
       }
@@ -234,10 +268,14 @@ absl::StatusOr<EvalResult> Evaluator::EvalAggregate(const AggregateExpr& e) {
           if (static_cast<int64_t>(g.samples.size()) > k) g.samples.resize(k);
           for (EvalSample& s : g.samples) out->push_back(std::move(s));
           continue;
+        case AggregateOp::kLimitRatio:
+          for (EvalSample& s : g.samples) out->push_back(std::move(s));
+          continue;
         default:
           break;
       }
-      out->push_back(EvalSample{std::move(g.labels), x, ts, false});
+      const bool drop_name = op != AggregateOp::kCountValues && g.drop_name;
+      out->push_back(EvalSample{std::move(g.labels), x, ts, drop_name});
     }
     return absl::OkStatus();
   };

@@ -85,6 +85,9 @@ absl::StatusOr<EvalResult> Evaluator::EvalStepFunction(const Call& e) {
         }
         HistogramQuantile(v[0][0].v, v[1], out, ctx_, e.args[1]->pos);
         return absl::OkStatus();
+      case FunctionId::kHistogramFraction:
+        HistogramFraction(v[0][0].v, v[1][0].v, v[2], out, ctx_, e.args[2]->pos);
+        return absl::OkStatus();
       case FunctionId::kTimestamp:
         for (EvalSample& s : v[0]) {
           s.v = static_cast<double>(s.t) / 1000.0;

@@ -2,7 +2,8 @@
 // rate.cc (rate increase delta irate idelta deriv predict_linear resets changes),
 // over_time.cc (*_over_time), math.cc (abs ceil ... trigonometry), time.cc (time of day
 // functions), labels.cc (label_replace label_join sort_by_label*), histogram.cc
-// (histogram_quantile over classic buckets), misc.cc (absent, sort, double_exponential_smoothing).
+// (histogram_quantile, histogram_fraction over classic buckets), misc.cc (absent, sort,
+// double_exponential_smoothing).
 // Pure functions of their inputs; thread-safe.
 #ifndef EMBER_QUERY_FUNCTIONS_FUNCTIONS_H_
 #define EMBER_QUERY_FUNCTIONS_FUNCTIONS_H_
@@ -51,6 +52,11 @@ void KahanAdd(double inc, double* sum, double* c);
 // bucket group. Reports Prometheus's annotations through ctx at `pos`.
 void HistogramQuantile(double q, const EvalVector& in, EvalVector* out, QueryContext* ctx,
                        PosRange pos);
+
+// histogram_fraction(lower, upper, v) over classic `le` buckets, at one step: the fraction of
+// observations between the bounds for each bucket group (Prometheus's BucketFraction).
+void HistogramFraction(double lower, double upper, const EvalVector& in, EvalVector* out,
+                       QueryContext* ctx, PosRange pos);
 
 // label_replace / label_join over whole series (they ignore values and time).
 absl::Status LabelReplace(SeriesList* list, const std::string& dst, const std::string& repl,

@@ -38,10 +38,11 @@ Labels AbsentLabels(const Expr& arg) {
 
 namespace {
 
+// REQUIRES: the factors are not outside (0, 1) (the evaluator rejects them; NaN passes, as in
+// Prometheus, and gives NaN).
 bool DoubleExponentialSmoothing(const WindowInput& in, double* out) {
   const double sf = in.p0;
   const double tf = in.p1;
-  if (!(sf > 0 && sf < 1) || !(tf > 0 && tf < 1)) return false;
   const auto& s = in.points;
   if (s.size() < 2) return false;
   double s0 = 0;

@@ -143,7 +143,13 @@ bool StddevOverTime(const WindowInput& in, double* out) {
 
 bool MadOverTime(const WindowInput& in, double* out) {
   std::vector<double> v;
-  for (const Point& p : in.points) v.push_back(p.v);
+  for (const Point& p : in.points) {
+    if (std::isnan(p.v)) {  // As in Prometheus, a NaN sample makes the deviation NaN.
+      *out = NAN;
+      return true;
+    }
+    v.push_back(p.v);
+  }
   const double median = Quantile(0.5, v);
   for (double& x : v) x = std::fabs(x - median);
   *out = Quantile(0.5, std::move(v));
