@@ -23,7 +23,7 @@ struct Options {
   bool create_if_missing = true;
 
   SyncPolicy sync_policy = SyncPolicy::kGroupCommit;
-  int64_t group_commit_interval_ms = 10;
+  int64_t group_commit_interval_ms = 2;
 
   // Samples older than the series' newest sample are accepted when within this window and
   // merged into their chunk; older ones are rejected. 0 rejects every out-of-order sample,
