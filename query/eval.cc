@@ -13,6 +13,7 @@
 #include "ember/sample.h"
 #include "query/functions/functions.h"
 #include "query/functions/signatures.h"
+#include "storage/label_codec.h"
 #include "util/status_macros.h"
 
 namespace ember::query {
@@ -86,6 +87,31 @@ std::string LabelsKey(const Labels& labels) {
     absl::StrAppend(&key, l.name.size(), ":", l.name, l.value.size(), ":", l.value);
   }
   return key;
+}
+
+uint64_t HashLabels(const Labels& labels) {
+  thread_local std::string buf;
+  buf.clear();
+  for (const Label& l : labels) {
+    buf.append(l.name);
+    buf.push_back('\xff');
+    buf.append(l.value);
+    buf.push_back('\xff');
+  }
+  return storage::HashLabelBytes(buf);
+}
+
+const Labels& NoLabels() {
+  static const Labels* const kEmpty = new Labels();
+  return *kEmpty;
+}
+
+const Labels* LabelPool::Intern(Labels labels) {
+  auto it = index_.find(&labels);
+  if (it != index_.end()) return *it;
+  const Labels* p = &store_.emplace_back(std::move(labels));
+  index_.insert(p);
+  return p;
 }
 
 Labels WithoutName(const Labels& labels) {
@@ -298,57 +324,92 @@ absl::StatusOr<SeriesList> Evaluator::EvalRangeVectorAt(const Expr& e) {
   return out;
 }
 
+namespace {
+
+// Finds the result series of RangeEval's output samples. A label pointer always holds the same
+// labels during a RangeEval, so it is looked up by pointer first; only a pointer not seen before
+// costs a content hash (and a comparison of the labels on a hash match).
+class ResultIndex {
+ public:
+  // The index in `*result` of the series with `*labels`, appending one (with no points) if there
+  // is none; `*inserted` says which.
+  size_t FindOrAdd(const Labels* labels, SeriesList* result, bool* inserted) {
+    if (labels == nullptr) labels = &NoLabels();
+    auto pit = by_ptr_.find(labels);
+    if (pit != by_ptr_.end()) {
+      *inserted = false;
+      return pit->second;
+    }
+    const uint64_t h = HashLabels(*labels);
+    auto [hit, fresh] = by_hash_.try_emplace(h, result->size());
+    size_t idx = kNone;
+    if (!fresh) {
+      for (idx = hit->second; idx != kNone; idx = same_hash_[idx]) {
+        if ((*result)[idx].labels == *labels) break;
+      }
+    }
+    *inserted = idx == kNone;
+    if (*inserted) {
+      idx = result->size();
+      same_hash_.push_back(fresh ? kNone : hit->second);
+      hit->second = idx;
+      result->push_back(EvalSeries{*labels, {}, false});
+    }
+    by_ptr_.emplace(labels, idx);
+    return idx;
+  }
+
+ private:
+  static constexpr size_t kNone = ~size_t{0};
+  absl::flat_hash_map<const Labels*, size_t> by_ptr_;
+  absl::flat_hash_map<uint64_t, size_t> by_hash_;  // Content hash -> latest series with it.
+  std::vector<size_t> same_hash_;  // Per series: the previous series with the same hash.
+};
+
+}  // namespace
+
 absl::StatusOr<SeriesList> Evaluator::RangeEval(std::span<const EvalResult* const> args,
                                                 const StepFn& fn) {
   std::vector<std::vector<size_t>> cursors(args.size());
   for (size_t i = 0; i < args.size(); ++i) cursors[i].assign(args[i]->series.size(), 0);
   std::vector<EvalVector> vecs(args.size());
+  for (size_t i = 0; i < args.size(); ++i) vecs[i].reserve(args[i]->series.size());
   EvalVector out;
   const bool single = start_ == end_;
   SeriesList result;
-  absl::flat_hash_map<std::string, size_t> index;
+  ResultIndex index;
   for (int64_t ts = start_; ts <= end_; ts += interval_) {
     EMBER_RETURN_IF_ERROR(ctx_->Check());
     for (size_t i = 0; i < args.size(); ++i) {
-      vecs[i].clear();
+      EvalVector& vec = vecs[i];
+      vec.clear();
       const SeriesList& sl = args[i]->series;
+      size_t* cur = cursors[i].data();
       for (size_t j = 0; j < sl.size(); ++j) {
         const std::vector<Point>& pts = sl[j].points;
-        size_t& c = cursors[i][j];
+        size_t c = cur[j];
         while (c < pts.size() && pts[c].t < ts) ++c;
+        cur[j] = c;
         if (c < pts.size() && pts[c].t == ts) {
-          vecs[i].push_back(EvalSample{sl[j].labels, pts[c].v, ts, sl[j].drop_name});
+          vec.push_back(EvalSample{&sl[j].labels, pts[c].v, ts, sl[j].drop_name});
         }
       }
     }
     out.clear();
     EMBER_RETURN_IF_ERROR(fn(std::span<EvalVector>(vecs), ts, &out));
-    if (single) {
-      result.reserve(out.size());
-      absl::flat_hash_map<std::string, size_t> seen;
-      for (EvalSample& s : out) {
-        if (!seen.try_emplace(LabelsKey(s.labels), 0).second) {
-          return absl::InvalidArgumentError(
-              "vector cannot contain metrics with the same labelset");
-        }
-        result.push_back(EvalSeries{std::move(s.labels), {{ts, s.v}}, s.drop_name});
-      }
-      return result;
-    }
-    for (EvalSample& s : out) {
-      auto [it, inserted] = index.try_emplace(LabelsKey(s.labels), result.size());
-      if (inserted) {
-        result.push_back(EvalSeries{std::move(s.labels), {}, s.drop_name});
-      } else if (s.drop_name) {
-        // A series' name goes if any step's does (Prometheus marks whole series).
-        result[it->second].drop_name = true;
-      }
-      if (!inserted && !result[it->second].points.empty() &&
-          result[it->second].points.back().t == ts) {
+    if (single) result.reserve(out.size());
+    for (const EvalSample& s : out) {
+      bool inserted = false;
+      const size_t idx = index.FindOrAdd(s.labels, &result, &inserted);
+      EvalSeries& dst = result[idx];
+      // A series' name goes if any step's does (Prometheus marks whole series).
+      if (s.drop_name) dst.drop_name = true;
+      if (!inserted && !dst.points.empty() && dst.points.back().t == ts) {
         return absl::InvalidArgumentError("vector cannot contain metrics with the same labelset");
       }
-      result[it->second].points.push_back({ts, s.v});
+      dst.points.push_back({ts, s.v});
     }
+    if (single) return result;
   }
   return result;
 }
@@ -442,6 +503,18 @@ absl::Status CheckSmoothingFactors(double sf, double tf) {
 
 }  // namespace
 
+size_t Evaluator::OutputBound(const RangeArg& a, const std::vector<Point>& pts) const {
+  if (pts.empty()) return 0;
+  const int64_t steps = num_steps();
+  if (a.at != AtModifier::kNone) return static_cast<size_t>(steps);
+  // Steps whose window (ts - offset - range, ts - offset] can hold one of the points.
+  const int64_t lo = std::max(start_, pts.front().t + a.offset_ms);
+  const int64_t hi = std::min(end_, pts.back().t + a.offset_ms + a.range_ms - 1);
+  if (hi < lo) return 0;
+  const int64_t n = (hi - start_) / interval_ - (lo - start_ + interval_ - 1) / interval_ + 1;
+  return static_cast<size_t>(std::clamp<int64_t>(n, 0, steps));
+}
+
 absl::StatusOr<EvalResult> Evaluator::EvalRangeFunction(const Call& e, int matrix_arg) {
   const FunctionId id = e.func->id;
   // Scalar parameters, evaluated over all steps first.
@@ -508,6 +581,7 @@ absl::StatusOr<EvalResult> Evaluator::EvalRangeFunction(const Call& e, int matri
     size_t lo = 0;
     size_t hi = 0;
     const std::vector<Point>& pts = s.points;
+    o.points.reserve(OutputBound(arg, pts));
     for (int64_t i = 0; i < steps; ++i) {
       EMBER_RETURN_IF_ERROR(ctx_->CheckSometimes());
       const int64_t ts = start_ + i * interval_;

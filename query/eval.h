@@ -7,12 +7,14 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ember/db.h"
@@ -32,10 +34,41 @@ struct EvalSeries {
 };
 using SeriesList = std::vector<EvalSeries>;
 
+// Hash of a label set's content (XXH64 over name 0xff value 0xff per label): equal label sets
+// hash equal. Hash maps keyed by it must still compare the labels on a match.
+uint64_t HashLabels(const Labels& labels);
+// The empty label set, for samples of scalars.
+const Labels& NoLabels();
+
+// Label sets made during a query (aggregation groups, binary operator results, ...), interned:
+// equal sets get the same pointer, which stays valid and unchanged until the pool is destroyed.
+// Not thread-safe.
+class LabelPool {
+ public:
+  LabelPool() = default;
+  LabelPool(LabelPool&&) = default;
+  LabelPool& operator=(LabelPool&&) = default;
+
+  const Labels* Intern(Labels labels);
+
+ private:
+  struct ContentHash {
+    size_t operator()(const Labels* l) const { return HashLabels(*l); }
+  };
+  struct ContentEq {
+    bool operator()(const Labels* a, const Labels* b) const { return *a == *b; }
+  };
+  std::deque<Labels> store_;  // Stable addresses.
+  absl::flat_hash_set<const Labels*, ContentHash, ContentEq> index_;
+};
+
 // One element of an instant vector at one step. `t` is the step, except for vectors built by a
 // selector for timestamp(), where it is the sample's own timestamp.
+// `labels` refers to labels that stay valid and unchanged for the whole RangeEval that sees the
+// sample: a series of one of its arguments, QueryContext::labels, or a step function's own
+// long-lived label set. Never null.
 struct EvalSample {
-  Labels labels;
+  const Labels* labels = &NoLabels();
   double v = 0;
   int64_t t = 0;
   bool drop_name = false;
@@ -61,6 +94,7 @@ struct QueryContext {
   int64_t current_samples = 0;
   Annotations annotations;
   int64_t polls = 0;
+  LabelPool labels;  // Label sets created while evaluating.
 
   // Cancelled / DeadlineExceeded once the client went away or the timeout passed.
   absl::Status Check();
@@ -104,7 +138,9 @@ class Evaluator {
 
   // Calls `fn` at every step with the instant vectors of `args` (a scalar argument as a
   // one-element vector) and collects what it appends into series. For a single-step query the
-  // output keeps `fn`'s order.
+  // output keeps `fn`'s order. The argument samples point at the arguments' labels; what `fn`
+  // appends must follow EvalSample's rule for `labels` (new label sets: intern them in
+  // ctx()->labels). Output series are found by label pointer, then by content hash.
   using StepFn =
       std::function<absl::Status(std::span<EvalVector> args, int64_t ts, EvalVector* out)>;
   absl::StatusOr<SeriesList> RangeEval(std::span<const EvalResult* const> args, const StepFn& fn);
@@ -121,6 +157,9 @@ class Evaluator {
   };
   absl::StatusOr<RangeArg> LoadRangeArg(const Expr& e);
   int64_t WindowEnd(const RangeArg& a, int64_t ts) const;
+  // At most how many steps' windows of `a` can hold one of `pts` (sorted by time): a reserve()
+  // hint for a range function's output.
+  size_t OutputBound(const RangeArg& a, const std::vector<Point>& pts) const;
 
  private:
   absl::StatusOr<EvalResult> EvalVectorSelector(const VectorSelector& vs, bool sample_time);

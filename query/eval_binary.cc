@@ -70,10 +70,6 @@ Labels MatchLabels(const Labels& labels, const VectorMatching& m) {
   return out;
 }
 
-std::string Signature(const Labels& labels, const VectorMatching& m) {
-  return LabelsKey(MatchLabels(labels, m));
-}
-
 Labels ResultMetric(const Labels& lhs, const Labels& rhs, const VectorMatching& m) {
   Labels out;
   if (m.card == Cardinality::kOneToOne) {
@@ -90,29 +86,58 @@ Labels ResultMetric(const Labels& lhs, const Labels& rhs, const VectorMatching& 
   return out;
 }
 
-absl::Status VectorBinop(BinaryOp op, bool return_bool, const VectorMatching& m,
-                         EvalVector& lhs_in, EvalVector& rhs_in, EvalVector* out) {
+// Per binary-operator node, for all its steps: the matching signature of each input label set
+// and the result labels of each matched pair, interned so that pointers compare as label sets.
+class MatchCache {
+ public:
+  MatchCache(const VectorMatching& m, LabelPool* pool) : m_(m), pool_(pool) {}
+
+  const VectorMatching& matching() const { return m_; }
+
+  const Labels* Signature(const Labels* labels) {
+    auto [it, inserted] = sig_.try_emplace(labels, nullptr);
+    if (inserted) it->second = pool_->Intern(MatchLabels(*labels, m_));
+    return it->second;
+  }
+
+  const Labels* Result(const Labels* lhs, const Labels* rhs) {
+    auto [it, inserted] = result_.try_emplace(std::make_pair(lhs, rhs), nullptr);
+    if (inserted) it->second = pool_->Intern(ResultMetric(*lhs, *rhs, m_));
+    return it->second;
+  }
+
+ private:
+  const VectorMatching& m_;
+  LabelPool* pool_;
+  absl::flat_hash_map<const Labels*, const Labels*> sig_;
+  absl::flat_hash_map<std::pair<const Labels*, const Labels*>, const Labels*> result_;
+};
+
+absl::Status VectorBinop(BinaryOp op, bool return_bool, MatchCache* mc, EvalVector& lhs_in,
+                         EvalVector& rhs_in, EvalVector* out) {
   if (lhs_in.empty() || rhs_in.empty()) return absl::OkStatus();
+  const VectorMatching& m = mc->matching();
   const bool swap = m.card == Cardinality::kOneToMany;
   EvalVector& lhs = swap ? rhs_in : lhs_in;
   EvalVector& rhs = swap ? lhs_in : rhs_in;
-  absl::flat_hash_map<std::string, size_t> right;
+  absl::flat_hash_map<const Labels*, size_t> right;
+  right.reserve(rhs.size());
   for (size_t i = 0; i < rhs.size(); ++i) {
-    auto [it, inserted] = right.try_emplace(Signature(rhs[i].labels, m), i);
+    auto [it, inserted] = right.try_emplace(mc->Signature(rhs[i].labels), i);
     if (!inserted) {
-      Labels a = rhs[it->second].labels;
-      Labels b = rhs[i].labels;
+      Labels a = *rhs[it->second].labels;
+      Labels b = *rhs[i].labels;
       if (LabelsLess(b, a)) std::swap(a, b);
       return absl::InvalidArgumentError(absl::StrCat(
           "found duplicate series for the match group ",
-          LabelsToString(MatchLabels(rhs[i].labels, m)), " on the ", swap ? "left" : "right",
+          LabelsToString(MatchLabels(*rhs[i].labels, m)), " on the ", swap ? "left" : "right",
           " hand-side of the operation: [", LabelsToString(a), ", ", LabelsToString(b),
           "];many-to-many matching not allowed: matching labels must be unique on one side"));
     }
   }
-  absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>> matched;
+  absl::flat_hash_map<const Labels*, absl::flat_hash_set<const Labels*>> matched;
   for (EvalSample& ls : lhs) {
-    const std::string sig = Signature(ls.labels, m);
+    const Labels* sig = mc->Signature(ls.labels);
     auto it = right.find(sig);
     if (it == right.end()) continue;
     const EvalSample& rs = rhs[it->second];
@@ -133,45 +158,43 @@ absl::Status VectorBinop(BinaryOp op, bool return_bool, const VectorMatching& m,
     } else if (!keep) {
       continue;
     }
-    Labels metric = ResultMetric(ls.labels, rs.labels, m);
-    if (m.card != Cardinality::kOneToOne && !mit->second.insert(LabelsKey(metric)).second) {
+    const Labels* metric = mc->Result(ls.labels, rs.labels);
+    if (m.card != Cardinality::kOneToOne && !mit->second.insert(metric).second) {
       return absl::InvalidArgumentError(
           "multiple matches for labels: grouping labels must ensure unique matches");
     }
-    out->push_back(EvalSample{std::move(metric), v, ls.t,
-                              ls.drop_name || return_bool || DropsName(op)});
+    out->push_back(EvalSample{metric, v, ls.t, ls.drop_name || return_bool || DropsName(op)});
   }
   return absl::OkStatus();
 }
 
-void SetOp(BinaryOp op, const VectorMatching& m, EvalVector& lhs, EvalVector& rhs,
-           EvalVector* out) {
+void SetOp(BinaryOp op, MatchCache* mc, EvalVector& lhs, EvalVector& rhs, EvalVector* out) {
   switch (op) {
     case BinaryOp::kAnd: {
       if (lhs.empty() || rhs.empty()) return;
-      absl::flat_hash_set<std::string> sigs;
-      for (const EvalSample& s : rhs) sigs.insert(Signature(s.labels, m));
+      absl::flat_hash_set<const Labels*> sigs;
+      for (const EvalSample& s : rhs) sigs.insert(mc->Signature(s.labels));
       for (EvalSample& s : lhs) {
-        if (sigs.contains(Signature(s.labels, m))) out->push_back(std::move(s));
+        if (sigs.contains(mc->Signature(s.labels))) out->push_back(s);
       }
       return;
     }
     case BinaryOp::kOr: {
-      absl::flat_hash_set<std::string> sigs;
+      absl::flat_hash_set<const Labels*> sigs;
       for (EvalSample& s : lhs) {
-        sigs.insert(Signature(s.labels, m));
-        out->push_back(std::move(s));
+        sigs.insert(mc->Signature(s.labels));
+        out->push_back(s);
       }
       for (EvalSample& s : rhs) {
-        if (!sigs.contains(Signature(s.labels, m))) out->push_back(std::move(s));
+        if (!sigs.contains(mc->Signature(s.labels))) out->push_back(s);
       }
       return;
     }
     case BinaryOp::kUnless: {
-      absl::flat_hash_set<std::string> sigs;
-      for (const EvalSample& s : rhs) sigs.insert(Signature(s.labels, m));
+      absl::flat_hash_set<const Labels*> sigs;
+      for (const EvalSample& s : rhs) sigs.insert(mc->Signature(s.labels));
       for (EvalSample& s : lhs) {
-        if (!sigs.contains(Signature(s.labels, m))) out->push_back(std::move(s));
+        if (!sigs.contains(mc->Signature(s.labels))) out->push_back(s);
       }
       return;
     }
@@ -196,7 +219,7 @@ absl::StatusOr<EvalResult> Evaluator::EvalBinary(const BinaryExpr& e) {
           bool keep = true;
           double x = ElemBinop(op, v[0][0].v, v[1][0].v, &keep);
           if (IsComparisonOp(op)) x = keep ? 1 : 0;
-          out->push_back(EvalSample{{}, x, ts, false});
+          out->push_back(EvalSample{&NoLabels(), x, ts, false});
           return absl::OkStatus();
         }));
     return r;
@@ -204,17 +227,18 @@ absl::StatusOr<EvalResult> Evaluator::EvalBinary(const BinaryExpr& e) {
   r.type = ValueType::kVector;
   if (lhs.type == ValueType::kVector && rhs.type == ValueType::kVector) {
     const VectorMatching m = e.matching.value_or(VectorMatching{});
+    MatchCache mc(m, &ctx_->labels);
     if (IsSetOp(op)) {
       EMBER_ASSIGN_OR_RETURN(
           r.series, RangeEval(args, [&](std::span<EvalVector> v, int64_t, EvalVector* out) {
-            SetOp(op, m, v[0], v[1], out);
+            SetOp(op, &mc, v[0], v[1], out);
             return absl::OkStatus();
           }));
       return r;
     }
     EMBER_ASSIGN_OR_RETURN(
         r.series, RangeEval(args, [&](std::span<EvalVector> v, int64_t, EvalVector* out) {
-          return VectorBinop(op, rb, m, v[0], v[1], out);
+          return VectorBinop(op, rb, &mc, v[0], v[1], out);
         }));
     return r;
   }
@@ -238,7 +262,7 @@ absl::StatusOr<EvalResult> Evaluator::EvalBinary(const BinaryExpr& e) {
           if (!keep) continue;
           smp.v = x;
           if (rb || DropsName(op)) smp.drop_name = true;
-          out->push_back(std::move(smp));
+          out->push_back(smp);
         }
         return absl::OkStatus();
       }));

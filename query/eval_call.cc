@@ -59,13 +59,13 @@ absl::StatusOr<EvalResult> Evaluator::EvalStepFunction(const Call& e) {
   auto step = [&](std::span<EvalVector> v, int64_t ts, EvalVector* out) -> absl::Status {
     switch (id) {
       case FunctionId::kVector:
-        out->push_back(EvalSample{{}, v[0][0].v, ts, false});
+        out->push_back(EvalSample{&NoLabels(), v[0][0].v, ts, false});
         return absl::OkStatus();
       case FunctionId::kScalar:
-        out->push_back(EvalSample{{}, v[0].size() == 1 ? v[0][0].v : NAN, ts, false});
+        out->push_back(EvalSample{&NoLabels(), v[0].size() == 1 ? v[0][0].v : NAN, ts, false});
         return absl::OkStatus();
       case FunctionId::kAbsent:
-        if (v[0].empty()) out->push_back(EvalSample{absent_labels, 1, ts, false});
+        if (v[0].empty()) out->push_back(EvalSample{&absent_labels, 1, ts, false});
         return absl::OkStatus();
       case FunctionId::kSort:
       case FunctionId::kSortDesc:
@@ -117,7 +117,8 @@ absl::StatusOr<EvalResult> Evaluator::EvalStepFunction(const Call& e) {
       for (size_t k = 1; k < v.size() && k < 3; ++k) params[k - 1] = v[k][0].v;
       if (id == FunctionId::kRound && v.size() < 2) params[0] = 1;
       if (time_fn && v.empty()) {
-        out->push_back(EvalSample{{}, elem(static_cast<double>(ts) / 1000.0, params), ts, false});
+        out->push_back(
+            EvalSample{&NoLabels(), elem(static_cast<double>(ts) / 1000.0, params), ts, false});
         return absl::OkStatus();
       }
       for (EvalSample& s : v[0]) {

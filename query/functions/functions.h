@@ -8,6 +8,7 @@
 #ifndef EMBER_QUERY_FUNCTIONS_FUNCTIONS_H_
 #define EMBER_QUERY_FUNCTIONS_FUNCTIONS_H_
 
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -45,8 +46,19 @@ ElementFn TimeElementFn(FunctionId id);
 
 // Prometheus's quantile over unsorted values: q < 0 gives -Inf, q > 1 +Inf, NaN q NaN.
 double Quantile(double q, std::vector<double> values);
-// Neumaier-compensated summation step, as Prometheus's kahanSumInc.
-void KahanAdd(double inc, double* sum, double* c);
+// Neumaier-compensated summation step, as Prometheus's kahanSumInc. Inline: aggregations call
+// it once per sample per step.
+inline void KahanAdd(double inc, double* sum, double* c) {
+  const double t = *sum + inc;
+  if (std::isinf(t)) {
+    *c = 0;
+  } else if (std::fabs(*sum) >= std::fabs(inc)) {
+    *c += (*sum - t) + inc;
+  } else {
+    *c += (inc - t) + *sum;
+  }
+  *sum = t;
+}
 
 // histogram_quantile(q, v) over classic `le` buckets, at one step: one output sample per
 // bucket group. Reports Prometheus's annotations through ctx at `pos`.

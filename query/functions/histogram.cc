@@ -148,30 +148,31 @@ double BucketFraction(double lower, double upper, std::vector<Bucket> b) {
 }
 
 struct BucketGroup {
-  Labels labels;
+  const Labels* labels = nullptr;  // Interned in the query's LabelPool.
   std::vector<Bucket> buckets;
 };
 
 // Groups the `le` buckets of `in` by their other labels; warns about a missing or malformed `le`.
 std::vector<BucketGroup> GroupBuckets(const EvalVector& in, QueryContext* ctx, PosRange pos) {
   std::vector<BucketGroup> groups;
-  absl::flat_hash_map<std::string, size_t> index;
+  absl::flat_hash_map<const Labels*, size_t> index;
   for (const EvalSample& s : in) {
-    const std::string_view le = GetLabelValue(s.labels, "le");
+    const std::string_view le = GetLabelValue(*s.labels, "le");
     double upper = 0;
     if (!ParseBound(le, &upper)) {
       ctx->Warn(absl::StrFormat("bucket label \"le\" is missing or has a malformed value of "
                                 "\"%s\" for metric name \"%s\"",
-                                le, GetLabelValue(s.labels, kMetricNameLabel)),
+                                le, GetLabelValue(*s.labels, kMetricNameLabel)),
                 pos);
       continue;
     }
     Labels key;
-    for (const Label& l : s.labels) {
+    for (const Label& l : *s.labels) {
       if (l.name != "le") key.push_back(l);
     }
-    auto [it, inserted] = index.try_emplace(LabelsKey(key), groups.size());
-    if (inserted) groups.push_back(BucketGroup{std::move(key), {}});
+    const Labels* interned = ctx->labels.Intern(std::move(key));
+    auto [it, inserted] = index.try_emplace(interned, groups.size());
+    if (inserted) groups.push_back(BucketGroup{interned, {}});
     groups[it->second].buckets.push_back(Bucket{upper, s.v});
   }
   return groups;
@@ -185,7 +186,7 @@ void HistogramFraction(double lower, double upper, const EvalVector& in, EvalVec
   const int64_t t = in.empty() ? 0 : in[0].t;
   for (BucketGroup& g : groups) {
     const double v = BucketFraction(lower, upper, std::move(g.buckets));
-    out->push_back(EvalSample{std::move(g.labels), v, t, true});
+    out->push_back(EvalSample{g.labels, v, t, true});
   }
 }
 
@@ -199,11 +200,11 @@ void HistogramQuantile(double q, const EvalVector& in, EvalVector* out, QueryCon
       ctx->Info(absl::StrFormat("input to histogram_quantile needed to be fixed for "
                                 "monotonicity (see https://prometheus.io/docs/prometheus/latest/"
                                 "querying/functions/#histogram_quantile) for metric name \"%s\"",
-                                GetLabelValue(g.labels, kMetricNameLabel)),
+                                GetLabelValue(*g.labels, kMetricNameLabel)),
                 pos);
     }
     const int64_t t = in.empty() ? 0 : in[0].t;
-    out->push_back(EvalSample{std::move(g.labels), v, t, true});
+    out->push_back(EvalSample{g.labels, v, t, true});
   }
 }
 

@@ -163,12 +163,12 @@ bool NaturalLess(std::string_view a, std::string_view b) {
 void SortByLabel(EvalVector* v, const std::vector<std::string>& names, bool desc) {
   std::stable_sort(v->begin(), v->end(), [&](const EvalSample& a, const EvalSample& b) {
     for (const std::string& n : names) {
-      const std::string_view x = GetLabelValue(a.labels, n);
-      const std::string_view y = GetLabelValue(b.labels, n);
+      const std::string_view x = GetLabelValue(*a.labels, n);
+      const std::string_view y = GetLabelValue(*b.labels, n);
       if (x == y) continue;
       return desc ? NaturalLess(y, x) : NaturalLess(x, y);
     }
-    return desc ? LabelsLess(b.labels, a.labels) : LabelsLess(a.labels, b.labels);
+    return desc ? LabelsLess(*b.labels, *a.labels) : LabelsLess(*a.labels, *b.labels);
   });
 }
 
