@@ -180,7 +180,6 @@ std::string ToString(const Expr& e);
 std::string FormatDuration(int64_t ms);          // `1h30m`, `500ms`, `0s`; REQUIRES: ms >= 0.
 std::string FormatNumber(double v);               // `1`, `0.5`, `+Inf`, `NaN`.
 std::string QuoteString(std::string_view s);      // Go's strconv.Quote.
-bool IsLegacyLabelName(std::string_view name);    // [a-zA-Z_][a-zA-Z0-9_]*
 bool IsLegacyMetricName(std::string_view name);   // [a-zA-Z_:][a-zA-Z0-9_:]*
 
 }  // namespace ember::query

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -130,6 +131,9 @@ class DbImpl final : public Db {
   absl::StatusOr<std::vector<uint64_t>> MatchingRefs(const std::vector<Matcher>& matchers,
                                                      int64_t mint, int64_t maxt);
   absl::StatusOr<std::string> LabelBytesOf(uint64_t ref);
+  // Calls `fn` with the labels of every series matching `matchers` in [mint, maxt].
+  absl::Status ForEachMatchingSeries(const std::vector<Matcher>& matchers, int64_t mint,
+                                     int64_t maxt, const std::function<void(const Labels&)>& fn);
 
   const Options options_;
   const std::string dir_;

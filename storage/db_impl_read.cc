@@ -280,6 +280,19 @@ absl::StatusOr<std::vector<Series>> DbImpl::Select(const std::vector<Matcher>& m
   return out;
 }
 
+absl::Status DbImpl::ForEachMatchingSeries(const std::vector<Matcher>& matchers, int64_t mint,
+                                           int64_t maxt,
+                                           const std::function<void(const Labels&)>& fn) {
+  EMBER_ASSIGN_OR_RETURN(std::vector<uint64_t> refs, MatchingRefs(matchers, mint, maxt));
+  Labels ls;
+  for (uint64_t ref : refs) {
+    EMBER_ASSIGN_OR_RETURN(std::string bytes, LabelBytesOf(ref));
+    EMBER_RETURN_IF_ERROR(DecodeLabels(bytes, &ls));
+    fn(ls);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<std::string>> DbImpl::LabelNames(int64_t mint, int64_t maxt,
                                                             const std::vector<Matcher>& matchers) {
   std::set<std::string> names;
@@ -290,13 +303,9 @@ absl::StatusOr<std::vector<std::string>> DbImpl::LabelNames(int64_t mint, int64_
       names.insert(n.begin(), n.end());
     }
   } else {
-    EMBER_ASSIGN_OR_RETURN(std::vector<uint64_t> refs, MatchingRefs(matchers, mint, maxt));
-    for (uint64_t ref : refs) {
-      EMBER_ASSIGN_OR_RETURN(std::string bytes, LabelBytesOf(ref));
-      Labels ls;
-      EMBER_RETURN_IF_ERROR(DecodeLabels(bytes, &ls));
+    EMBER_RETURN_IF_ERROR(ForEachMatchingSeries(matchers, mint, maxt, [&](const Labels& ls) {
       for (const Label& l : ls) names.insert(l.name);
-    }
+    }));
   }
   return std::vector<std::string>(names.begin(), names.end());
 }
@@ -311,14 +320,10 @@ absl::StatusOr<std::vector<std::string>> DbImpl::LabelValues(
       values.insert(v.begin(), v.end());
     }
   } else {
-    EMBER_ASSIGN_OR_RETURN(std::vector<uint64_t> refs, MatchingRefs(matchers, mint, maxt));
-    for (uint64_t ref : refs) {
-      EMBER_ASSIGN_OR_RETURN(std::string bytes, LabelBytesOf(ref));
-      Labels ls;
-      EMBER_RETURN_IF_ERROR(DecodeLabels(bytes, &ls));
+    EMBER_RETURN_IF_ERROR(ForEachMatchingSeries(matchers, mint, maxt, [&](const Labels& ls) {
       std::string_view v = GetLabelValue(ls, name);
       if (!v.empty()) values.emplace(v);
-    }
+    }));
   }
   return std::vector<std::string>(values.begin(), values.end());
 }

@@ -77,17 +77,6 @@ size_t FindInvalidUtf8(std::string_view s) {
   return kValid;
 }
 
-bool IsLegacyLabelName(std::string_view name) {
-  if (name.empty()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    const char c = name[i];
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                    (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
-}
-
 // Appends `s` as a double-quoted string: `"` and `\` are escaped, newline is \n, and bytes that
 // are not valid UTF-8 are \xNN (so a message stays readable whatever the input).
 void AppendQuoted(std::string* out, std::string_view s) {
@@ -123,6 +112,17 @@ std::string Quoted(std::string_view s) {
 }
 
 }  // namespace
+
+bool IsLegacyLabelName(std::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                    (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
 
 void CanonicalizeLabels(Labels* labels) {
   labels->erase(std::remove_if(labels->begin(), labels->end(),

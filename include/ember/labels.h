@@ -36,6 +36,10 @@ absl::Status ValidateLabels(const Labels& labels);
 // `{__name__="up", job="api"}` style text, for messages.
 std::string LabelsToString(const Labels& labels);
 
+// Whether `name` is a classic Prometheus label name, [a-zA-Z_][a-zA-Z0-9_]*, that PromQL and
+// the text format print without quotes.
+bool IsLegacyLabelName(std::string_view name);
+
 // The value of `name`, or "" when absent.
 std::string_view GetLabelValue(const Labels& labels, std::string_view name);
 
