@@ -1,3 +1,6 @@
+// The notation of a test script line: durations, Go-style numbers and strings, series
+// descriptors and value sequences. Histogram literals and `@st` sequences are in
+// histogram_notation.cc.
 #include "tests/promqltest/notation.h"
 
 #include <algorithm>
@@ -20,38 +23,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ember/sample.h"
+#include "tests/promqltest/notation_internal.h"
 
 namespace ember::promqltest {
 namespace {
-
-absl::Status Invalid(const std::string& message) { return absl::InvalidArgumentError(message); }
-
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f'; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool IsAlnum(char c) { return IsAlpha(c) || IsDigit(c); }
-
-std::string_view TrimSpace(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-// Decimal digits only, as Go's strconv.ParseUint(s, 10, 64): the N of `xN`.
-absl::StatusOr<uint64_t> ParseRepeatCount(std::string_view s) {
-  uint64_t n = 0;
-  if (s.empty()) return Invalid("missing repetition count after 'x'");
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n, 10);
-  if (ec != std::errc() || ptr != s.data() + s.size()) {
-    return Invalid(absl::StrFormat("invalid repetition count \"%s\"", s));
-  }
-  // A guard against typos that would expand into billions of samples.
-  constexpr uint64_t kMaxRepeat = 10'000'000;
-  if (n > kMaxRepeat) {
-    return Invalid(absl::StrFormat("repetition count %d is larger than %d", n, kMaxRepeat));
-  }
-  return n;
-}
 
 // Go's strconv.ParseInt(s, 0, 64) without the sign: base prefixes 0x 0o 0b and a bare leading 0
 // (octal); underscores only between digits or right after a prefix (Go's underscoreOK).
@@ -130,63 +105,6 @@ bool ParseGoFloat(std::string_view s, double* out) {
   if (ec != std::errc() || ptr != body.data() + body.size()) return false;
   *out = negative ? -v : v;
   return true;
-}
-
-// A cursor over one line's value text.
-class Scanner {
- public:
-  explicit Scanner(std::string_view text) : text_(text) {}
-
-  bool done() const { return pos_ >= text_.size(); }
-  char peek(size_t ahead = 0) const {
-    return pos_ + ahead < text_.size() ? text_[pos_ + ahead] : '\0';
-  }
-  size_t pos() const { return pos_; }
-  void advance(size_t n = 1) { pos_ = std::min(text_.size(), pos_ + n); }
-  void SkipSpace() {
-    while (!done() && IsSpace(peek())) ++pos_;
-  }
-  std::string_view rest() const { return text_.substr(pos_); }
-  std::string_view Take(size_t from) const { return text_.substr(from, pos_ - from); }
-  bool Consume(std::string_view s) {
-    if (text_.substr(pos_, s.size()) != s) return false;
-    pos_ += s.size();
-    return true;
-  }
-  // The decimal number syntax of the series lexer: no hex, no sign.
-  std::string_view ScanNumber() {
-    const size_t start = pos_;
-    while (IsDigit(peek())) ++pos_;
-    if (peek() == '.') {
-      ++pos_;
-      while (IsDigit(peek())) ++pos_;
-    }
-    if ((peek() == 'e' || peek() == 'E') &&
-        (IsDigit(peek(1)) || ((peek(1) == '+' || peek(1) == '-') && IsDigit(peek(2))))) {
-      pos_ += 2;
-      while (IsDigit(peek())) ++pos_;
-    }
-    return Take(start);
-  }
-  std::string_view ScanWord() {
-    const size_t start = pos_;
-    while (IsAlnum(peek()) || peek() == ':') ++pos_;
-    return Take(start);
-  }
-  std::string_view ScanDigits() {
-    const size_t start = pos_;
-    while (IsDigit(peek())) ++pos_;
-    return Take(start);
-  }
-
- private:
-  std::string_view text_;
-  size_t pos_ = 0;
-};
-
-// `s` in double quotes with C escapes, for messages.
-std::string Quote(std::string_view s) {
-  return absl::StrCat("\"", absl::CEscape(absl::string_view(s.data(), s.size())), "\"");
 }
 
 // One float value: [+-] number | Inf | NaN | stale. The stale marker takes no sign.
@@ -404,54 +322,6 @@ int HexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-absl::StatusOr<std::vector<double>> ParseFloatList(std::string_view key, std::string_view text) {
-  std::vector<double> out;
-  Scanner s(text);
-  for (;;) {
-    s.SkipSpace();
-    if (s.done()) break;
-    const size_t start = s.pos();
-    while (!s.done() && !IsSpace(s.peek())) s.advance();
-    absl::StatusOr<double> v = ParseGoNumber(s.Take(start));
-    if (!v.ok()) return Invalid(absl::StrFormat("%s: %s", key, v.status().message()));
-    out.push_back(*v);
-  }
-  return out;
-}
-
-absl::StatusOr<int> ParseSmallInt(std::string_view key, std::string_view text) {
-  int v = 0;
-  std::string_view digits = text;
-  const bool negative = !digits.empty() && digits[0] == '-';
-  if (negative || (!digits.empty() && digits[0] == '+')) digits.remove_prefix(1);
-  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size()) {
-    return Invalid(absl::StrFormat("%s: invalid integer \"%s\"", key, text));
-  }
-  return negative ? -v : v;
-}
-
-// Like ParseDurationPrefix in promqltest: [+-] digits unit-letters (no 'x'); one unit group.
-absl::StatusOr<int64_t> ScanSignedDuration(Scanner* s) {
-  const size_t start = s->pos();
-  bool negative = false;
-  if (s->peek() == '-' || s->peek() == '+') {
-    negative = s->peek() == '-';
-    s->advance();
-  }
-  const size_t digits = s->pos();
-  if (s->ScanDigits().empty()) {
-    return Invalid(absl::StrFormat("expected digits in duration %s", Quote(s->rest())));
-  }
-  while ((IsAlpha(s->peek()) && s->peek() != '_') && s->peek() != 'x') s->advance();
-  absl::StatusOr<int64_t> ms = ParseDuration(s->Take(digits));
-  if (!ms.ok()) {
-    return Invalid(
-        absl::StrFormat("invalid duration %s: %s", Quote(s->Take(start)), ms.status().message()));
-  }
-  return negative ? -*ms : *ms;
 }
 
 }  // namespace
@@ -712,186 +582,6 @@ absl::StatusOr<SeriesDesc> ParseSeriesLine(std::string_view text) {
   if (!values.ok()) return values.status();
   desc.values = *std::move(values);
   return desc;
-}
-
-absl::StatusOr<HistogramLiteral> ParseHistogramLiteral(std::string_view inner) {
-  HistogramLiteral h;
-  h.text = std::string(TrimSpace(inner));
-  Scanner s(inner);
-  std::vector<std::string> seen;
-  for (;;) {
-    s.SkipSpace();
-    if (s.done()) break;
-    const size_t key_start = s.pos();
-    while (IsAlnum(s.peek())) s.advance();
-    const std::string key(s.Take(key_start));
-    if (key.empty() || !s.Consume(":")) {
-      return Invalid(absl::StrFormat("histogram {{%s}}: expected key:value at %s", h.text,
-                                     Quote(s.rest().substr(0, 20))));
-    }
-    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
-      return Invalid(absl::StrFormat("histogram {{%s}}: key %s given twice", h.text, key));
-    }
-    seen.push_back(key);
-    s.SkipSpace();
-    std::string_view value;
-    const bool is_list = s.peek() == '[';
-    if (is_list) {
-      s.advance();
-      const size_t start = s.pos();
-      while (!s.done() && s.peek() != ']') s.advance();
-      if (!s.Consume("]"))
-        return Invalid(absl::StrFormat("histogram {{%s}}: '[' without ']'", h.text));
-      value = s.Take(start);
-      value.remove_suffix(1);
-    } else {
-      const size_t start = s.pos();
-      while (!s.done() && !IsSpace(s.peek())) s.advance();
-      value = s.Take(start);
-    }
-    const bool wants_list = key == "buckets" || key == "n_buckets" || key == "custom_values";
-    if (wants_list != is_list) {
-      return Invalid(absl::StrFormat("histogram {{%s}}: %s %s", h.text, key,
-                                     wants_list ? "needs a [...] list" : "takes a single value"));
-    }
-    absl::Status st;
-    auto set_float = [&](double* field) {
-      absl::StatusOr<double> v = ParseGoNumber(value);
-      if (!v.ok()) {
-        st = v.status();
-      } else {
-        *field = *v;
-      }
-    };
-    auto set_int = [&](int* field) {
-      absl::StatusOr<int> v = ParseSmallInt(key, value);
-      if (!v.ok()) {
-        st = v.status();
-      } else {
-        *field = *v;
-      }
-    };
-    auto set_list = [&](std::vector<double>* field) {
-      absl::StatusOr<std::vector<double>> v = ParseFloatList(key, value);
-      if (!v.ok()) {
-        st = v.status();
-      } else {
-        *field = *std::move(v);
-      }
-    };
-    if (key == "schema") {
-      set_int(&h.schema);
-    } else if (key == "count") {
-      set_float(&h.count);
-    } else if (key == "sum") {
-      set_float(&h.sum);
-    } else if (key == "z_bucket") {
-      set_float(&h.zero_count);
-    } else if (key == "z_bucket_w") {
-      set_float(&h.zero_threshold);
-    } else if (key == "buckets") {
-      set_list(&h.buckets);
-    } else if (key == "offset") {
-      set_int(&h.offset);
-    } else if (key == "n_buckets") {
-      set_list(&h.negative_buckets);
-    } else if (key == "n_offset") {
-      set_int(&h.negative_offset);
-    } else if (key == "custom_values") {
-      set_list(&h.custom_values);
-    } else if (key == "counter_reset_hint") {
-      if (value != "unknown" && value != "reset" && value != "not_reset" && value != "gauge") {
-        st =
-            Invalid(absl::StrFormat("counter_reset_hint \"%s\": want unknown, reset, not_reset or "
-                                    "gauge",
-                                    value));
-      }
-      h.counter_reset_hint = std::string(value);
-    } else {
-      st = Invalid(absl::StrFormat("unknown key \"%s\"", key));
-    }
-    if (!st.ok()) return Invalid(absl::StrFormat("histogram {{%s}}: %s", h.text, st.message()));
-  }
-  if (h.schema != -53 && (h.schema < -4 || h.schema > 8)) {
-    return Invalid(
-        absl::StrFormat("histogram {{%s}}: schema %d is outside -4..8 (or -53)", h.text, h.schema));
-  }
-  return h;
-}
-
-absl::StatusOr<std::vector<std::optional<int64_t>>> ParseStartTimestampSequence(
-    std::string_view text) {
-  std::vector<std::optional<int64_t>> out;
-  Scanner s(text);
-  for (;;) {
-    s.SkipSpace();
-    if (s.done()) break;
-    const size_t start = s.pos();
-    while (!s.done() && !IsSpace(s.peek())) s.advance();
-    const std::string_view item = s.Take(start);
-    Scanner it(item);
-    absl::Status st;
-    // "*" repeats the previous position that has a start time (promqltest's extension).
-    auto previous = [&]() -> int64_t {
-      for (auto i = out.rbegin(); i != out.rend(); ++i) {
-        if (i->has_value()) return **i;
-      }
-      return 0;
-    };
-    if (item == "_") {
-      out.push_back(std::nullopt);
-    } else if (it.Consume("_x")) {
-      absl::StatusOr<uint64_t> n = ParseRepeatCount(it.rest());
-      if (!n.ok() || *n == 0) {
-        st = Invalid("invalid repeat count");
-      } else {
-        out.insert(out.end(), *n, std::nullopt);
-      }
-    } else if (item == "*") {
-      out.push_back(previous());
-    } else if (it.Consume("*x")) {
-      absl::StatusOr<uint64_t> n = ParseRepeatCount(it.rest());
-      if (!n.ok()) {
-        st = n.status();
-      } else {
-        out.insert(out.end(), *n + 1, previous());
-      }
-    } else {
-      absl::StatusOr<int64_t> base = ScanSignedDuration(&it);
-      if (!base.ok()) {
-        st = base.status();
-      } else if (it.done()) {
-        out.push_back(*base);
-      } else if (it.peek() == 'x') {
-        it.advance();
-        absl::StatusOr<uint64_t> n = ParseRepeatCount(it.rest());
-        if (!n.ok()) {
-          st = n.status();
-        } else {
-          out.insert(out.end(), *n + 1, *base);
-        }
-      } else if (it.peek() == '+' || it.peek() == '-') {
-        absl::StatusOr<int64_t> delta = ScanSignedDuration(&it);
-        if (!delta.ok()) {
-          st = delta.status();
-        } else if (!it.Consume("x")) {
-          st = Invalid("expected 'x<count>' after the step duration");
-        } else {
-          absl::StatusOr<uint64_t> n = ParseRepeatCount(it.rest());
-          if (!n.ok()) {
-            st = n.status();
-          } else {
-            int64_t offset = *base;
-            for (uint64_t i = 0; i <= *n; ++i, offset += *delta) out.push_back(offset);
-          }
-        }
-      } else {
-        st = Invalid(absl::StrFormat("unexpected %s after the duration", Quote(it.rest())));
-      }
-    }
-    if (!st.ok()) return Invalid(absl::StrFormat("@st item \"%s\": %s", item, st.message()));
-  }
-  return out;
 }
 
 }  // namespace ember::promqltest
