@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ember/sample.h"
+#include "query/parser/grammar.h"
 #include "tests/promqltest/notation_internal.h"
 
 namespace ember::promqltest {
@@ -296,34 +297,6 @@ absl::Status ScanLabelSet(Scanner* s, Labels* labels) {
   return absl::OkStatus();
 }
 
-// Appends the UTF-8 encoding of `r`.
-bool AppendUtf8(uint32_t r, std::string* out) {
-  if (r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) return false;
-  if (r < 0x80) {
-    out->push_back(static_cast<char>(r));
-  } else if (r < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (r >> 6)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  } else if (r < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (r >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (r >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  }
-  return true;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 absl::StatusOr<int64_t> ParseDuration(std::string_view text) {
@@ -422,100 +395,17 @@ absl::StatusOr<double> ParseGoNumber(std::string_view text) {
 }
 
 absl::StatusOr<std::string> UnquoteString(std::string_view text) {
-  if (text.size() < 2 || text.front() != text.back() || !IsQuote(text.front())) {
-    return Invalid(
-        absl::StrFormat("invalid string literal %s: want \"...\", '...' or `...`", Quote(text)));
+  // One lexer for PromQL strings: the query parser's, so scripts and queries unquote alike.
+  const query::grammar::Token t = query::grammar::Lex(text, 0);
+  if (t.kind == query::grammar::Tok::kString && t.begin == 0 &&
+      static_cast<size_t>(t.end) == text.size()) {
+    return t.value;
   }
-  const char quote = text.front();
-  const std::string_view body = text.substr(1, text.size() - 2);
-  if (quote == '`') {
-    if (body.find('`') != std::string_view::npos) return Invalid("backquote inside raw string");
-    return std::string(body);
+  if (t.kind == query::grammar::Tok::kError) {
+    return Invalid(absl::StrFormat("invalid string literal %s: %s", Quote(text), t.value));
   }
-  std::string out;
-  for (size_t i = 0; i < body.size(); ++i) {
-    const char c = body[i];
-    if (c == quote) return Invalid(absl::StrFormat("unescaped %c inside string literal", quote));
-    if (c == '\n') return Invalid("newline inside string literal");
-    if (c != '\\') {
-      out.push_back(c);
-      continue;
-    }
-    if (++i >= body.size()) return Invalid("string literal ends in a lone backslash");
-    const char e = body[i];
-    switch (e) {
-      case 'a':
-        out.push_back('\a');
-        break;
-      case 'b':
-        out.push_back('\b');
-        break;
-      case 'f':
-        out.push_back('\f');
-        break;
-      case 'n':
-        out.push_back('\n');
-        break;
-      case 'r':
-        out.push_back('\r');
-        break;
-      case 't':
-        out.push_back('\t');
-        break;
-      case 'v':
-        out.push_back('\v');
-        break;
-      case '\\':
-        out.push_back('\\');
-        break;
-      case '"':
-      case '\'':
-        // Go allows only the literal's own quote to be escaped.
-        if (e != quote) return Invalid(absl::StrFormat("invalid escape \\%c", e));
-        out.push_back(e);
-        break;
-      case 'x': {
-        if (i + 2 >= body.size()) return Invalid("truncated \\x escape");
-        const int hi = HexValue(body[i + 1]);
-        const int lo = HexValue(body[i + 2]);
-        if (hi < 0 || lo < 0) return Invalid("invalid \\x escape: want two hex digits");
-        out.push_back(static_cast<char>(hi * 16 + lo));  // A raw byte, as in Go.
-        i += 2;
-        break;
-      }
-      case 'u':
-      case 'U': {
-        const size_t len = e == 'u' ? 4 : 8;
-        if (i + len >= body.size()) return Invalid(absl::StrFormat("truncated \\%c escape", e));
-        uint32_t r = 0;
-        for (size_t k = 1; k <= len; ++k) {
-          const int h = HexValue(body[i + k]);
-          if (h < 0) return Invalid(absl::StrFormat("invalid \\%c escape", e));
-          r = r * 16 + static_cast<uint32_t>(h);
-        }
-        if (!AppendUtf8(r, &out)) return Invalid(absl::StrFormat("invalid code point U+%X", r));
-        i += len;
-        break;
-      }
-      default: {
-        if (e >= '0' && e <= '7') {
-          if (i + 2 >= body.size()) return Invalid("truncated octal escape");
-          int v = 0;
-          for (size_t k = 0; k < 3; ++k) {
-            const char d = body[i + k];
-            if (d < '0' || d > '7') return Invalid("invalid octal escape: want three digits");
-            v = v * 8 + (d - '0');
-          }
-          if (v > 255) return Invalid("octal escape value > 255");
-          out.push_back(static_cast<char>(v));
-          i += 2;
-          break;
-        }
-        return Invalid(absl::StrFormat("unknown escape sequence \\%c", e));
-      }
-    }
-  }
-  return out;
+  return Invalid(
+      absl::StrFormat("invalid string literal %s: want \"...\", '...' or `...`", Quote(text)));
 }
 
 absl::StatusOr<Labels> ParseSeriesSelector(std::string_view text, std::string_view* rest) {
