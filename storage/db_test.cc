@@ -9,6 +9,7 @@
 #include <bit>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -99,6 +100,19 @@ class DbTest : public ::testing::Test {
     return out;
   }
 
+  // Runs `body` in a child process that then exits with body's result without running any
+  // destructor (no Close(), no checkpoint): a crash after the last Commit() returned. Returns the
+  // child's exit status, or -1 when it did not exit normally.
+  int RunInChildThatExitsWithoutClosing(const std::function<int()>& body) {
+    db_.reset();  // The directory is locked while open.
+    const pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) _exit(body());
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+    return WEXITSTATUS(status);
+  }
+
   FakeClock clock_;
   testutil::TempDir dir_;
   std::unique_ptr<Db> db_;
@@ -123,25 +137,20 @@ TEST_F(DbTest, CommittedSamplesSurviveAProcessThatExitsWithoutClosing) {
   // reopen must replay the log written after the checkpoint. (tests/crash_test.cc does the
   // same with SIGKILL at random moments.)
   const auto samples = Ramp(300);
-  db_.reset();
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    auto db = Db::Open(TestOptions(&clock_), dir_.path());
-    if (!db.ok()) _exit(2);
-    auto app = (*db)->NewAppender();
-    for (int i = 0; i < 100; ++i)
-      app->Append(L({{"__name__", "m"}}), samples[i].t, samples[i].v).IgnoreError();
-    if (!app->Commit().ok() || !(*db)->Checkpoint().ok()) _exit(3);
-    for (int i = 100; i < 300; ++i)
-      app->Append(L({{"__name__", "m"}}), samples[i].t, samples[i].v).IgnoreError();
-    if (!app->Commit().ok()) _exit(4);
-    _exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  ASSERT_EQ(WEXITSTATUS(status), 0);
+  ASSERT_EQ(RunInChildThatExitsWithoutClosing([&] {
+              auto db = Db::Open(TestOptions(&clock_), dir_.path());
+              if (!db.ok()) return 2;
+              auto app = (*db)->NewAppender();
+              for (int i = 0; i < 100; ++i) {
+                app->Append(L({{"__name__", "m"}}), samples[i].t, samples[i].v).IgnoreError();
+              }
+              if (!app->Commit().ok() || !(*db)->Checkpoint().ok()) return 3;
+              for (int i = 100; i < 300; ++i) {
+                app->Append(L({{"__name__", "m"}}), samples[i].t, samples[i].v).IgnoreError();
+              }
+              return app->Commit().ok() ? 0 : 4;
+            }),
+            0);
   Open();
   EXPECT_TRUE(BitsEqual(Read(db_.get(), "m"), samples));
   EXPECT_EQ(db_->Stats()->samples, 300);
@@ -150,26 +159,20 @@ TEST_F(DbTest, CommittedSamplesSurviveAProcessThatExitsWithoutClosing) {
 TEST_F(DbTest, PlainAppendsToOpenChunksAreDurableBeforeAnyCheckpoint) {
   // Regression: a commit that only extends open chunks (no new series, no cut) must still
   // write its log record. Three one-sample commits, then exit without closing.
-  db_.reset();
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    Options o = TestOptions(&clock_);
-    o.sync_policy = SyncPolicy::kSyncEachCommit;
-    auto db = Db::Open(o, dir_.path());
-    if (!db.ok()) _exit(2);
-    for (int i = 0; i < 3; ++i) {
-      auto app = (*db)->NewAppender();
-      if (!app->Append(L({{"__name__", "m"}}), kT0 + i * 1000, i).ok()) _exit(3);
-      auto r = app->Commit();
-      if (!r.ok() || r->samples_stored != 1) _exit(4);
-    }
-    _exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  ASSERT_EQ(WEXITSTATUS(status), 0);
+  ASSERT_EQ(RunInChildThatExitsWithoutClosing([&] {
+              Options o = TestOptions(&clock_);
+              o.sync_policy = SyncPolicy::kSyncEachCommit;
+              auto db = Db::Open(o, dir_.path());
+              if (!db.ok()) return 2;
+              for (int i = 0; i < 3; ++i) {
+                auto app = (*db)->NewAppender();
+                if (!app->Append(L({{"__name__", "m"}}), kT0 + i * 1000, i).ok()) return 3;
+                auto r = app->Commit();
+                if (!r.ok() || r->samples_stored != 1) return 4;
+              }
+              return 0;
+            }),
+            0);
   Open();
   EXPECT_TRUE(BitsEqual(Read(db_.get(), "m"), {{kT0, 0}, {kT0 + 1000, 1}, {kT0 + 2000, 2}}));
 }
