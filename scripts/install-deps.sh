@@ -7,7 +7,9 @@ packages=(
   build-essential cmake ninja-build pkg-config
   librocksdb-dev libabsl-dev libboost-dev libboost-system-dev libgflags-dev
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libsnappy-dev libzstd-dev liblz4-dev
-  libprotobuf-dev protobuf-compiler libyaml-cpp-dev
+  libprotobuf-dev protobuf-compiler libyaml-cpp-dev zlib1g-dev
+  # Peers of the integration tests and the side-by-side benchmark; curl for the README.
+  prometheus curl
 )
 
 missing=()
@@ -27,4 +29,19 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian's prometheus packages would start their services on install (Prometheus on 9090, the
+# port Ember serves on). Ember's tests start their own instances, so forbid service starts
+# while installing, through a policy-rc.d that is removed afterwards.
+policy=/usr/sbin/policy-rc.d
+added_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
+  "${sudo_cmd[@]}" chmod +x "$policy"
+  added_policy=1
+fi
+status=0
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" || status=$?
+if [ "$added_policy" -eq 1 ]; then
+  "${sudo_cmd[@]}" rm -f "$policy"
+fi
+exit "$status"

@@ -1,0 +1,78 @@
+// A small HTTP/1.1 server on Boost.Beast and Asio: keep-alive, a fixed pool of threads running
+// the handler, a request body limit, optional bearer-token or basic authentication, gzip
+// responses when the client accepts them and gzip request bodies (Content-Encoding: gzip).
+// Beast and Asio stay behind this header: callers see plain structs.
+#ifndef EMBER_SERVER_HTTP_SERVER_H_
+#define EMBER_SERVER_HTTP_SERVER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace ember::server {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // Percent-decoded path without the query: "/api/v1/label/job/values".
+  std::string raw_path;  // The path as sent (not decoded).
+  std::string query;   // Raw query string after '?', not decoded ("" when absent).
+  // Header names lower-cased.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;    // Already gunzipped when the request had Content-Encoding: gzip.
+  std::string remote_address;
+
+  // The first header with this lower-case name, or "" when absent.
+  std::string_view Header(std::string_view lower_name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // Extra headers.
+};
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct HttpServerOptions {
+  std::string listen_address = "127.0.0.1:9090";  // host:port; port 0 picks a free port.
+  int threads = 4;
+  size_t max_request_body_bytes = 32 << 20;  // Larger bodies get 413 (also after gunzip).
+  int64_t idle_timeout_ms = 5 * 60 * 1000;   // Keep-alive connections idle longer are closed.
+  // Authentication, when set: requests without the matching Authorization header get 401.
+  std::string bearer_token;
+  std::string basic_auth_user;
+  std::string basic_auth_password;
+  // Responses smaller than this are never gzip-encoded.
+  size_t gzip_min_bytes = 1024;
+};
+
+class HttpServer {
+ public:
+  HttpServer(HttpServerOptions options, HttpHandler handler);
+  ~HttpServer();  // Stops.
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and starts the threads. InvalidArgument for a bad address, Unavailable when the
+  // address is in use.
+  absl::Status Start();
+  // The bound port (after Start).
+  int port() const;
+  // Stops accepting, lets in-flight requests finish (bounded by `grace_ms`), closes every
+  // connection and joins the threads. Idempotent.
+  void Stop(int64_t grace_ms = 5000);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ember::server
+
+#endif  // EMBER_SERVER_HTTP_SERVER_H_
