@@ -1,0 +1,510 @@
+#include "ingest/text_format.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "ingest/parse_number.h"
+#include "util/status_macros.h"
+
+namespace ember::ingest {
+namespace {
+
+// Prometheus's lexer treats only these as blanks inside a line.
+bool IsSpace(char c) { return c == ' ' || c == '\t'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsMetricNameStart(char c) { return IsAlpha(c) || c == '_' || c == ':'; }
+bool IsMetricNameChar(char c) { return IsMetricNameStart(c) || IsDigit(c); }
+bool IsLabelNameStart(char c) { return IsAlpha(c) || c == '_'; }
+bool IsLabelNameChar(char c) { return IsLabelNameStart(c) || IsDigit(c); }
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char c = a[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != b[i]) return false;
+  }
+  return true;
+}
+
+// `"text"` for a message: C-escaped, so random bytes stay readable, and cut at 64 bytes.
+std::string Quote(std::string_view s) {
+  constexpr size_t kMaxShown = 64;
+  const bool cut = s.size() > kMaxShown;
+  if (cut) s = s.substr(0, kMaxShown);
+  return absl::StrCat("\"", absl::CHexEscape(absl::string_view(s.data(), s.size())),
+                      cut ? "...\"" : "\"");
+}
+
+// `'c'` for a message about one byte; C-escaped unless printable ASCII.
+std::string QuoteChar(char c) {
+  if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') return std::string{'\'', c, '\''};
+  return absl::StrCat("'", absl::CHexEscape(absl::string_view(&c, 1)), "'");
+}
+
+// A sample value as Go's strconv.ParseFloat reads it, less hex floats: case-insensitive NaN,
+// [+-]Inf and [+-]Infinity, or a decimal number.
+bool ParseSampleValue(std::string_view s, double* v) {
+  std::string_view rest = s;
+  bool negative = false;
+  if (!rest.empty() && (rest[0] == '+' || rest[0] == '-')) {
+    negative = rest[0] == '-';
+    rest.remove_prefix(1);
+  }
+  if (!rest.empty() && IsAlpha(rest[0])) {
+    if (EqualsIgnoreCase(rest, "inf") || EqualsIgnoreCase(rest, "infinity")) {
+      *v = negative ? -std::numeric_limits<double>::infinity()
+                    : std::numeric_limits<double>::infinity();
+      return true;
+    }
+    // Go takes no sign on NaN.
+    if (rest.size() == s.size() && EqualsIgnoreCase(rest, "nan")) {
+      *v = std::numeric_limits<double>::quiet_NaN();
+      return true;
+    }
+    return false;
+  }
+  return ParseDecimalDouble(s, v);
+}
+
+// OpenMetrics timestamps are float seconds. A plain decimal ("1700000000.123") is converted
+// exactly, since the double nearest it may sit just below the millisecond; other forms
+// ("1.7e9") go through a double. Both round half away from zero.
+bool ParseSecondsAsMs(std::string_view s, int64_t* ms) {
+  size_t i = 0;
+  bool negative = false;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    negative = s[i] == '-';
+    ++i;
+  }
+  const size_t int_begin = i;
+  while (i < s.size() && IsDigit(s[i])) ++i;
+  const size_t int_end = i;
+  size_t frac_begin = i;
+  size_t frac_end = i;
+  if (i < s.size() && s[i] == '.') {
+    frac_begin = ++i;
+    while (i < s.size() && IsDigit(s[i])) ++i;
+    frac_end = i;
+  }
+  if (i == s.size() && (int_end > int_begin || frac_end > frac_begin)) {
+    int64_t total = 0;
+    for (size_t k = int_begin; k < int_end; ++k) {
+      if (__builtin_mul_overflow(total, 10, &total) ||
+          __builtin_add_overflow(total, s[k] - '0', &total)) {
+        return false;
+      }
+    }
+    int64_t millis = 0;
+    for (size_t k = 0; k < 3; ++k) {
+      const size_t at = frac_begin + k;
+      millis = millis * 10 + (at < frac_end ? s[at] - '0' : 0);
+    }
+    const bool round_up = frac_begin + 3 < frac_end && s[frac_begin + 3] >= '5';
+    if (__builtin_mul_overflow(total, 1000, &total) ||
+        __builtin_add_overflow(total, millis + (round_up ? 1 : 0), &total)) {
+      return false;
+    }
+    *ms = negative ? -total : total;
+    return true;
+  }
+  double seconds = 0;
+  if (!ParseDecimalDouble(s, &seconds)) return false;
+  const double rounded = std::round(seconds * 1000);
+  // 2^63 itself does not fit; every double below it does.
+  if (!(std::fabs(rounded) < 0x1p63)) return false;
+  *ms = static_cast<int64_t>(rounded);
+  return true;
+}
+
+bool IsKnownMetricType(std::string_view type) {
+  static constexpr std::string_view kTypes[] = {"counter", "gauge",          "histogram",
+                                                "summary", "untyped",        "unknown",
+                                                "info",    "gaugehistogram", "stateset"};
+  for (std::string_view t : kTypes) {
+    if (type == t) return true;
+  }
+  return false;
+}
+
+// Parses one body. Lines are views into the body; the only allocations are the output's.
+class TextParser {
+ public:
+  TextParser(std::string_view body, const TextFormatOptions& options, DecodedBatch* out)
+      : body_(body), options_(options), out_(out) {}
+
+  absl::Status Parse();
+
+ private:
+  absl::Status ParseLine();
+  absl::Status ParseComment();
+  absl::Status ParseMetadata(std::string_view keyword);
+  absl::Status ParseSample();
+  absl::Status ParseExemplar();
+  // REQUIRES: *p_ == '{'. Labels go to `labels`, or nowhere when it is null (exemplars). A
+  // quoted string without '=' names the metric (Prometheus 3.x) when `have_name` is not null.
+  absl::Status ReadLabelSet(Labels* labels, bool* have_name);
+  // REQUIRES: *p_ == '"'. Unescapes into `*out` unless it is null; `what` names the string.
+  absl::Status ReadQuoted(std::string* out, std::string_view what);
+  // The metadata entry of `metric`, created on first sight.
+  MetricMetadata& Family(std::string_view metric);
+
+  void SkipSpaces() {
+    while (p_ < end_ && IsSpace(*p_)) ++p_;
+  }
+  // The bytes from p_ up to the next blank or the end of the line; p_ moves past them.
+  std::string_view ReadToken() {
+    const char* begin = p_;
+    while (p_ < end_ && !IsSpace(*p_)) ++p_;
+    return std::string_view(begin, static_cast<size_t>(p_ - begin));
+  }
+  absl::Status Error(const char* at, std::string_view reason) const {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("line %d, column %d: %s", line_no_, at - line_.data() + 1, reason));
+  }
+
+  const std::string_view body_;
+  const TextFormatOptions& options_;
+  DecodedBatch* const out_;
+
+  std::string_view line_;  // Without its "\n" or "\r\n".
+  uint32_t line_no_ = 0;
+  const char* p_ = nullptr;
+  const char* end_ = nullptr;
+  bool seen_eof_ = false;
+
+  absl::flat_hash_map<std::string, size_t> families_;  // Metric -> index in out_->metadata.
+  std::string scratch_;                                // Unescaped quoted metadata names.
+};
+
+absl::Status TextParser::Parse() {
+  out_->kind = PositionKind::kLine;
+  size_t start = 0;
+  bool ends_with_newline = true;  // An empty body counts as ended.
+  while (start < body_.size()) {
+    const size_t newline = body_.find('\n', start);
+    const size_t stop = newline == std::string_view::npos ? body_.size() : newline;
+    line_ = body_.substr(start, stop - start);
+    if (!line_.empty() && line_.back() == '\r') line_.remove_suffix(1);
+    ++line_no_;
+    p_ = line_.data();
+    end_ = p_ + line_.size();
+    EMBER_RETURN_IF_ERROR(ParseLine());
+    ends_with_newline = newline != std::string_view::npos;
+    start = stop + 1;
+  }
+  if (options_.openmetrics && !seen_eof_) {
+    if (ends_with_newline) {
+      ++line_no_;
+      line_ = std::string_view(body_.data() + body_.size(), 0);
+    }
+    return Error(line_.data() + line_.size(), "missing \"# EOF\" at the end of OpenMetrics text");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TextParser::ParseLine() {
+  SkipSpaces();
+  if (p_ == end_) return absl::OkStatus();
+  if (seen_eof_) return Error(p_, "unexpected content after \"# EOF\"");
+  if (*p_ == '#') return ParseComment();
+  return ParseSample();
+}
+
+absl::Status TextParser::ParseComment() {
+  ++p_;  // '#'
+  SkipSpaces();
+  const std::string_view rest(p_, static_cast<size_t>(end_ - p_));
+  // A keyword counts only when followed by a blank: "# HELPFUL" and "# HELP" are comments.
+  for (std::string_view keyword : {"HELP", "TYPE", "UNIT"}) {
+    if (keyword == "UNIT" && !options_.openmetrics) break;
+    if (rest.size() > keyword.size() && rest.substr(0, keyword.size()) == keyword &&
+        IsSpace(rest[keyword.size()])) {
+      p_ += keyword.size();
+      return ParseMetadata(keyword);
+    }
+  }
+  if (options_.openmetrics && rest.substr(0, 3) == "EOF") {
+    const char* after = p_ + 3;
+    while (after < end_ && IsSpace(*after)) ++after;
+    if (after == end_) seen_eof_ = true;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TextParser::ParseMetadata(std::string_view keyword) {
+  SkipSpaces();
+  std::string_view metric;
+  if (p_ < end_ && *p_ == '"') {
+    EMBER_RETURN_IF_ERROR(ReadQuoted(&scratch_, "metric name"));
+    metric = scratch_;
+  } else if (p_ < end_ && IsMetricNameStart(*p_)) {
+    const char* begin = p_;
+    while (p_ < end_ && IsMetricNameChar(*p_)) ++p_;
+    metric = std::string_view(begin, static_cast<size_t>(p_ - begin));
+  } else {
+    return Error(p_, absl::StrFormat("expected metric name after %s", keyword));
+  }
+  if (p_ < end_ && !IsSpace(*p_)) {
+    return Error(p_, absl::StrFormat("unexpected character %s after metric name %s", QuoteChar(*p_),
+                                     Quote(metric)));
+  }
+  MetricMetadata& family = Family(metric);
+  if (keyword == "HELP") {
+    // One blank separates name and text; the text keeps any further ones, as Prometheus does.
+    if (p_ < end_) ++p_;
+    family.help.clear();
+    while (p_ < end_) {
+      const char c = *p_++;
+      if (c != '\\' || p_ == end_) {
+        family.help.push_back(c);
+        continue;
+      }
+      // 0.0.4 escapes \\ and \n in help; OpenMetrics also \". Anything else stays as written.
+      const char e = *p_;
+      if (e == 'n') {
+        family.help.push_back('\n');
+        ++p_;
+      } else if (e == '\\' || (e == '"' && options_.openmetrics)) {
+        family.help.push_back(e);
+        ++p_;
+      } else {
+        family.help.push_back('\\');
+      }
+    }
+    return absl::OkStatus();
+  }
+  SkipSpaces();
+  const char* value_at = p_;
+  const char* value_end = end_;
+  while (value_end > p_ && IsSpace(value_end[-1])) --value_end;
+  const std::string_view value(p_, static_cast<size_t>(value_end - p_));
+  if (keyword == "TYPE") {
+    if (value.empty()) return Error(value_at, "missing metric type after TYPE");
+    if (!IsKnownMetricType(value)) {
+      return Error(value_at, absl::StrFormat("invalid metric type %s", Quote(value)));
+    }
+    // Prometheus records 0.0.4's "untyped" as "unknown", OpenMetrics's word for it.
+    family.type = value == "untyped" ? std::string("unknown") : std::string(value);
+  } else {
+    family.unit.assign(value);
+  }
+  return absl::OkStatus();
+}
+
+MetricMetadata& TextParser::Family(std::string_view metric) {
+  const absl::string_view key(metric.data(), metric.size());
+  auto it = families_.find(key);
+  if (it == families_.end()) {
+    it = families_.emplace(std::string(metric), out_->metadata.size()).first;
+    out_->metadata.emplace_back().metric.assign(metric);
+  }
+  return out_->metadata[it->second];
+}
+
+absl::Status TextParser::ParseSample() {
+  const char* const start = p_;
+  DecodedSeries& series = out_->series.emplace_back();
+  series.position = line_no_;
+  Labels& labels = series.labels;
+  // Each label has an '=' (values may hold more): one allocation instead of a doubling series.
+  labels.reserve(1 + static_cast<size_t>(std::count(p_, end_, '=')) + options_.extra_labels.size());
+  bool have_name = false;
+  if (IsMetricNameStart(*p_)) {
+    const char* begin = p_;
+    while (p_ < end_ && IsMetricNameChar(*p_)) ++p_;
+    const std::string_view name(begin, static_cast<size_t>(p_ - begin));
+    if (p_ < end_ && !IsSpace(*p_) && *p_ != '{') {
+      return Error(p_, absl::StrFormat("unexpected character %s after metric name %s",
+                                       QuoteChar(*p_), Quote(name)));
+    }
+    labels.push_back(Label{std::string(kMetricNameLabel), std::string(name)});
+    have_name = true;
+    SkipSpaces();
+  } else if (*p_ != '{') {
+    return Error(p_, absl::StrFormat("expected metric name or '{', got %s", QuoteChar(*p_)));
+  }
+  if (p_ < end_ && *p_ == '{') {
+    EMBER_RETURN_IF_ERROR(ReadLabelSet(&labels, &have_name));
+    SkipSpaces();
+  }
+  if (!have_name) return Error(start, "missing metric name");
+
+  const std::string_view value_text = ReadToken();
+  if (value_text.empty()) return Error(p_, "missing value");
+  Sample sample{options_.default_timestamp_ms, 0};
+  if (!ParseSampleValue(value_text, &sample.v)) {
+    return Error(value_text.data(), absl::StrFormat("invalid value %s", Quote(value_text)));
+  }
+  SkipSpaces();
+  if (p_ < end_ && !(options_.openmetrics && *p_ == '#')) {
+    const std::string_view ts_text = ReadToken();
+    const bool ok = options_.openmetrics ? ParseSecondsAsMs(ts_text, &sample.t)
+                                         : ParseDecimalInt64(ts_text, &sample.t);
+    if (!ok) {
+      return Error(ts_text.data(), absl::StrFormat("invalid timestamp %s", Quote(ts_text)));
+    }
+    SkipSpaces();
+  }
+  if (p_ < end_) {
+    if (options_.openmetrics && *p_ == '#') {
+      EMBER_RETURN_IF_ERROR(ParseExemplar());
+    } else {
+      const std::string_view extra(p_, static_cast<size_t>(end_ - p_));
+      return Error(p_, absl::StrFormat("unexpected text %s after the timestamp", Quote(extra)));
+    }
+  }
+  series.samples.push_back(sample);
+
+  for (const Label& extra : options_.extra_labels) {
+    bool replaced = false;
+    for (Label& label : labels) {
+      if (label.name == extra.name) {
+        label.value = extra.value;
+        replaced = true;
+      }
+    }
+    if (!replaced) labels.push_back(extra);
+  }
+  return absl::OkStatus();
+}
+
+// ` # {trace_id="x"} 1.0 [ts]`: checked for shape, then dropped (Ember stores no exemplars).
+absl::Status TextParser::ParseExemplar() {
+  ++p_;  // '#'
+  SkipSpaces();
+  if (p_ == end_ || *p_ != '{') return Error(p_, "expected '{' to open the exemplar's labels");
+  EMBER_RETURN_IF_ERROR(ReadLabelSet(nullptr, nullptr));
+  SkipSpaces();
+  const std::string_view value_text = ReadToken();
+  if (value_text.empty()) return Error(p_, "missing exemplar value");
+  double value = 0;
+  if (!ParseSampleValue(value_text, &value)) {
+    return Error(value_text.data(),
+                 absl::StrFormat("invalid exemplar value %s", Quote(value_text)));
+  }
+  SkipSpaces();
+  if (p_ == end_) return absl::OkStatus();
+  const std::string_view ts_text = ReadToken();
+  int64_t t = 0;
+  if (!ParseSecondsAsMs(ts_text, &t)) {
+    return Error(ts_text.data(), absl::StrFormat("invalid exemplar timestamp %s", Quote(ts_text)));
+  }
+  SkipSpaces();
+  if (p_ < end_) {
+    const std::string_view extra(p_, static_cast<size_t>(end_ - p_));
+    return Error(p_, absl::StrFormat("unexpected text %s after the exemplar", Quote(extra)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TextParser::ReadLabelSet(Labels* labels, bool* have_name) {
+  ++p_;  // '{'
+  while (true) {
+    SkipSpaces();
+    if (p_ == end_) return Error(p_, "unterminated label set, expected '}'");
+    if (*p_ == '}') {
+      ++p_;
+      return absl::OkStatus();
+    }
+    const char* const name_at = p_;
+    Label* label = labels != nullptr ? &labels->emplace_back() : nullptr;
+    std::string_view name;  // As written, for messages.
+    bool quoted = false;
+    if (*p_ == '"') {
+      EMBER_RETURN_IF_ERROR(ReadQuoted(label != nullptr ? &label->name : nullptr, "label name"));
+      name = std::string_view(name_at + 1, static_cast<size_t>(p_ - name_at - 2));
+      quoted = true;
+    } else if (IsLabelNameStart(*p_)) {
+      while (p_ < end_ && IsLabelNameChar(*p_)) ++p_;
+      name = std::string_view(name_at, static_cast<size_t>(p_ - name_at));
+      if (label != nullptr) label->name.assign(name);
+    } else {
+      return Error(p_, absl::StrFormat("expected label name or '}', got %s", QuoteChar(*p_)));
+    }
+    SkipSpaces();
+    if (quoted && have_name != nullptr && p_ < end_ && (*p_ == ',' || *p_ == '}')) {
+      // {"my.metric", job="x"}: a lone quoted string is the metric name (Prometheus 3.x).
+      if (*have_name) return Error(name_at, "metric name given twice");
+      *have_name = true;
+      label->value = std::move(label->name);
+      label->name.assign(kMetricNameLabel);
+    } else {
+      if (p_ == end_ || *p_ != '=') {
+        return Error(p_, absl::StrFormat("expected '=' after label name %s", Quote(name)));
+      }
+      ++p_;
+      SkipSpaces();
+      if (p_ == end_ || *p_ != '"') {
+        return Error(p_,
+                     absl::StrFormat("expected '\"' to open the value of label %s", Quote(name)));
+      }
+      EMBER_RETURN_IF_ERROR(ReadQuoted(label != nullptr ? &label->value : nullptr, "label value"));
+      SkipSpaces();
+    }
+    if (p_ == end_) return Error(p_, "unterminated label set, expected '}'");
+    if (*p_ == '}') {
+      ++p_;
+      return absl::OkStatus();
+    }
+    if (*p_ != ',') {
+      return Error(p_, absl::StrFormat("expected ',' or '}' after label %s, got %s", Quote(name),
+                                       QuoteChar(*p_)));
+    }
+    ++p_;  // A trailing comma before '}' is fine.
+  }
+}
+
+absl::Status TextParser::ReadQuoted(std::string* out, std::string_view what) {
+  const char* const open = p_++;
+  if (out != nullptr) out->clear();
+  const char* run = p_;  // Start of the bytes not yet copied to *out.
+  while (true) {
+    while (p_ < end_ && *p_ != '"' && *p_ != '\\') ++p_;
+    if (p_ == end_) return Error(open, absl::StrFormat("unterminated %s", what));
+    if (out != nullptr) out->append(run, p_);
+    if (*p_ == '"') {
+      ++p_;
+      return absl::OkStatus();
+    }
+    if (p_ + 1 == end_) return Error(open, absl::StrFormat("unterminated %s", what));
+    const char e = p_[1];
+    char unescaped;
+    switch (e) {
+      case '\\':
+      case '"':
+        unescaped = e;
+        break;
+      case 'n':
+        unescaped = '\n';
+        break;
+      default:
+        return Error(p_, absl::StrFormat("invalid escape \\%s in %s",
+                                         absl::CHexEscape(absl::string_view(&e, 1)), what));
+    }
+    if (out != nullptr) out->push_back(unescaped);
+    p_ += 2;
+    run = p_;
+  }
+}
+
+}  // namespace
+
+absl::Status ParseTextFormat(std::string_view body, const TextFormatOptions& options,
+                             DecodedBatch* out) {
+  return TextParser(body, options, out).Parse();
+}
+
+}  // namespace ember::ingest
