@@ -169,6 +169,7 @@ absl::StatusOr<DbStats> DbImpl::Stats() {
   st.partitions = static_cast<int64_t>(parts.size());
   st.min_time_ms = parts.empty() ? 0 : parts.front()->start();
   st.bytes_on_disk = DirectoryBytes(dir_);
+  st.compactions_completed = store_->compactions_completed();
   st.bytes_per_sample = st.samples > 0 ? double(st.bytes_on_disk) / double(st.samples) : 0;
   return st;
 }

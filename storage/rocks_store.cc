@@ -9,6 +9,7 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/options.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
@@ -17,6 +18,19 @@
 
 namespace ember::storage {
 namespace {
+
+// Counts completed compactions for DbStats (ember_rocksdb_compactions_total).
+class CompactionCounter : public rocksdb::EventListener {
+ public:
+  explicit CompactionCounter(std::shared_ptr<std::atomic<int64_t>> n) : n_(std::move(n)) {}
+  void OnCompactionCompleted(rocksdb::DB*, const rocksdb::CompactionJobInfo&) override {
+    n_->fetch_add(1, std::memory_order_relaxed);
+  }
+
+ private:
+  std::shared_ptr<std::atomic<int64_t>> n_;
+};
+
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
@@ -181,6 +195,8 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const Config& confi
   db_options.max_total_wal_size = 256 << 20;
   db_options.db_write_buffer_size = 128 << 20;
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  store->compactions_ = std::make_shared<std::atomic<int64_t>>(0);
+  db_options.listeners.push_back(std::make_shared<CompactionCounter>(store->compactions_));
 
   std::vector<std::string> names;
   if (exists) {

@@ -6,6 +6,7 @@
 #ifndef EMBER_STORAGE_ROCKS_STORE_H_
 #define EMBER_STORAGE_ROCKS_STORE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -134,6 +135,8 @@ class RocksStore {
 
   // Flushes memtables and compacts every family to its bottommost level.
   absl::Status CompactAll();
+  // RocksDB compactions completed since Open.
+  int64_t compactions_completed() const { return compactions_->load(std::memory_order_relaxed); }
 
  private:
   friend class StoreBatch;
@@ -143,6 +146,7 @@ class RocksStore {
   std::string dir_;
   Config config_;
   std::shared_ptr<rocksdb::Cache> cache_;
+  std::shared_ptr<std::atomic<int64_t>> compactions_;  // Shared with the event listener.
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* fixed_[4] = {nullptr, nullptr, nullptr, nullptr};
   rocksdb::ColumnFamilyHandle* default_ = nullptr;

@@ -61,6 +61,7 @@ struct DbStats {
   int64_t min_time_ms = 0;       // Start of the oldest live partition (0 when empty).
   int64_t max_time_ms = 0;       // Newest sample stored.
   int64_t head_memory_bytes = 0; // Estimated memory held by the head.
+  int64_t compactions_completed = 0;  // RocksDB compactions completed since Open.
 };
 
 class Db {

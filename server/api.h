@@ -1,0 +1,100 @@
+// Prometheus's HTTP API v1 over an Ember database, and the ingest doors: what `ember serve`
+// answers. Routes, parameters, JSON and error shapes follow Prometheus (docs/http-api.md lists
+// them with Ember's choices). Thread-safe: the HTTP server calls Handle from its pool.
+#ifndef EMBER_SERVER_API_H_
+#define EMBER_SERVER_API_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+
+#include "ember/db.h"
+#include "ingest/batch.h"
+#include "query/engine.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+
+namespace ember::server {
+
+struct ApiOptions {
+  query::EngineOptions engine;
+  // A range query may not return more points per series (Prometheus: 11,000).
+  int64_t max_points_per_series = 11000;
+  // Shown by /api/v1/status/runtimeinfo and /api/v1/status/flags.
+  std::string data_dir;
+  int64_t retention_ms = 0;
+  std::vector<std::pair<std::string, std::string>> flags;
+  // The self-scrape's `instance` label.
+  std::string instance = "127.0.0.1:9090";
+};
+
+class Api {
+ public:
+  // `db` and `metrics` must outlive the Api.
+  Api(Db* db, ApiOptions options, MetricsRegistry* metrics);
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
+  // Routes one request; counts it in ember_http_requests_total and the duration histogram.
+  HttpResponse Handle(const HttpRequest& request);
+
+  // Ingests the server's own /metrics text as job="ember" (with `up` and
+  // scrape_duration_seconds), time-stamped `now_ms`.
+  absl::Status SelfScrape(int64_t now_ms);
+
+  // Marks the server ready (/-/ready answers 503 before).
+  void SetReady(bool ready);
+
+ private:
+  HttpResponse Route(const HttpRequest& request, std::string* handler);
+
+  HttpResponse Query(const HttpRequest& request);
+  HttpResponse QueryRange(const HttpRequest& request);
+  HttpResponse FormatQuery(const HttpRequest& request);
+  HttpResponse SeriesEndpoint(const HttpRequest& request);
+  HttpResponse LabelNames(const HttpRequest& request);
+  HttpResponse LabelValues(const HttpRequest& request, const std::string& name);
+  HttpResponse Metadata(const HttpRequest& request);
+  HttpResponse BuildInfo();
+  HttpResponse RuntimeInfo();
+  HttpResponse TsdbStatus(const HttpRequest& request);
+  HttpResponse Flags();
+  HttpResponse Targets();
+  HttpResponse RemoteWrite(const HttpRequest& request);
+  HttpResponse ImportPrometheus(const HttpRequest& request);
+  HttpResponse InfluxWrite(const HttpRequest& request, bool v2);
+  HttpResponse MetricsPage();
+
+  // Stores a decoded batch from `door`, counting samples and refusals, and remembers its
+  // metadata. OK, or the status to answer with.
+  absl::Status Ingest(const char* door, const ingest::DecodedBatch& batch, int64_t* stored);
+  void RememberMetadata(const std::vector<ingest::MetricMetadata>& metadata);
+
+  Db* db_;
+  ApiOptions options_;
+  MetricsRegistry* metrics_;
+  int64_t start_time_ms_;
+  std::atomic<bool> ready_{false};
+  std::atomic<int64_t> last_self_scrape_ms_{0};
+
+  CounterFamily* requests_;
+  HistogramFamily* request_duration_;
+  CounterFamily* ingested_;
+  CounterFamily* refused_;
+  CounterFamily* bad_requests_;
+  HistogramFamily* query_duration_;
+
+  absl::Mutex metadata_mu_;
+  // Metric family -> distinct (type, help, unit).
+  std::map<std::string, std::vector<ingest::MetricMetadata>> metadata_
+      ABSL_GUARDED_BY(metadata_mu_);
+};
+
+}  // namespace ember::server
+
+#endif  // EMBER_SERVER_API_H_

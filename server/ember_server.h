@@ -1,0 +1,66 @@
+// `ember serve` as a library: opens the database, serves the HTTP API and ingest doors, and
+// scrapes its own /metrics. The binary (server/ember_main.cc) maps flags and signals onto it;
+// tests start it in-process on port 0.
+#ifndef EMBER_SERVER_EMBER_SERVER_H_
+#define EMBER_SERVER_EMBER_SERVER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+
+#include "ember/db.h"
+#include "ember/options.h"
+#include "server/api.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+
+namespace ember::server {
+
+struct ServerOptions {
+  std::string data_dir = "./data";
+  Options db;
+  HttpServerOptions http;
+  ApiOptions api;
+  // Period of the self-scrape of /metrics; 0 turns it off.
+  int64_t self_scrape_interval_ms = 15 * 1000;
+};
+
+class EmberServer {
+ public:
+  explicit EmberServer(ServerOptions options);
+  ~EmberServer();  // Stop().
+  EmberServer(const EmberServer&) = delete;
+  EmberServer& operator=(const EmberServer&) = delete;
+
+  // Opens the database and starts serving. Errors name the data directory or the address.
+  absl::Status Start();
+  // The bound HTTP port.
+  int port() const;
+  // Graceful shutdown: stops accepting, finishes in-flight requests (up to `grace_ms`), stops
+  // the self-scrape and closes the database (checkpoint). Every acknowledged sample is durable
+  // before Start's caller is told the write succeeded, so nothing acknowledged is lost.
+  absl::Status Stop(int64_t grace_ms = 5000);
+
+  Db* db() const { return db_.get(); }
+
+ private:
+  void SelfScrapeLoop();
+
+  ServerOptions options_;
+  std::unique_ptr<Db> db_;
+  MetricsRegistry metrics_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<HttpServer> http_;
+  std::thread scraper_;
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool started_ = false;
+};
+
+}  // namespace ember::server
+
+#endif  // EMBER_SERVER_EMBER_SERVER_H_
