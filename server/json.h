@@ -1,12 +1,16 @@
 // A streaming JSON writer and Prometheus's number formats: sample values are strings holding
-// the shortest round-trip decimal ("1.5", "1e-07"... as Go's strconv.FormatFloat(v, 'f', -1)
-// does, with "NaN", "+Inf", "-Inf"), timestamps are JSON numbers in seconds ("1435781451.781").
+// the shortest round-trip digits laid out without an exponent ("1.5", "0.0000001"... as Go's
+// strconv.FormatFloat(v, 'f', -1, 64) does, with "NaN", "+Inf", "-Inf"), timestamps are JSON
+// numbers in seconds ("1435781451.781"). Strings are escaped as Go's encoding/json does with
+// HTML escaping on (<, >, & as \u003c...), invalid UTF-8 bytes each becoming \ufffd.
+// A JsonWriter is thread-compatible.
 #ifndef EMBER_SERVER_JSON_H_
 #define EMBER_SERVER_JSON_H_
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace ember::server {
@@ -21,7 +25,9 @@ class JsonWriter {
   JsonWriter& Key(std::string_view key);
   JsonWriter& String(std::string_view s);  // Escaped; invalid UTF-8 bytes become U+FFFD.
   JsonWriter& Int(int64_t v);
-  JsonWriter& Double(double v);  // A JSON number; NaN and infinities as null.
+  // A JSON number as Go's encoding/json writes float64: plain decimal in [1e-6, 1e21), else
+  // exponent form ("1e-7", "1e+21"). NaN and infinities as null.
+  JsonWriter& Double(double v);
   JsonWriter& Bool(bool v);
   JsonWriter& Null();
   JsonWriter& PromValue(double v);          // String(FormatPromValue(v)).
