@@ -113,7 +113,7 @@ absl::StatusOr<QueryResult> Engine::RangeQuery(std::string_view query, int64_t s
   if (end_ms < start_ms) {
     return absl::InvalidArgumentError("end timestamp must not be before start time");
   }
-  if ((end_ms - start_ms) / step_ms >= kMaxPointsPerSeries) {
+  if ((end_ms - start_ms) / step_ms > kMaxPointsPerSeries) {  // As Prometheus's API checks.
     return absl::InvalidArgumentError(
         "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the "
         "query resolution (?step=XX)");

@@ -36,6 +36,11 @@ namespace {
 // Debian's Abseil keeps its own string_view type: bridge the two.
 std::string_view Std(absl::string_view s) { return {s.data(), s.size()}; }
 
+// Go's time.Time in JSON: RFC 3339 with nanoseconds, "Z" for UTC.
+std::string GoTime(int64_t ms) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::FromUnixMillis(ms), absl::UTCTimeZone());
+}
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -115,9 +120,12 @@ HttpResponse PlainText(int status, std::string body) {
   return r;
 }
 
-// Maps an engine error to Prometheus's error type.
+// Maps an engine error to Prometheus's error type: what is wrong with the query text or the
+// range is bad_data, as Prometheus's API checks those before evaluating.
 HttpResponse QueryError(const absl::Status& s) {
-  if (absl::IsInvalidArgument(s) && absl::StrContains(s.message(), "parse error")) {
+  if (absl::IsInvalidArgument(s) &&
+      (absl::StrContains(s.message(), "parse error") ||
+       absl::StrContains(s.message(), "invalid expression type"))) {
     return ApiError(ErrorType::kBadData,
                     absl::StrCat("invalid parameter \"query\": ", s.message()));
   }
@@ -629,12 +637,10 @@ HttpResponse Api::RuntimeInfo() {
   const char* dir = getcwd(cwd, sizeof cwd) != nullptr ? cwd : "";
   JsonWriter w;
   w.BeginObject();
-  w.Key("startTime").String(absl::FormatTime(absl::RFC3339_full, absl::FromUnixMillis(start_time_ms_),
-                                              absl::UTCTimeZone()));
+  w.Key("startTime").String(GoTime(start_time_ms_));
   w.Key("CWD").String(dir);
   w.Key("reloadConfigSuccess").Bool(true);
-  w.Key("lastConfigTime").String(absl::FormatTime(
-      absl::RFC3339_full, absl::FromUnixMillis(start_time_ms_), absl::UTCTimeZone()));
+  w.Key("lastConfigTime").String(GoTime(start_time_ms_));
   w.Key("corruptionCount").Int(0);
   w.Key("goroutineCount").Int(0);
   w.Key("GOMAXPROCS").Int(static_cast<int64_t>(sysconf(_SC_NPROCESSORS_ONLN)));
@@ -666,7 +672,7 @@ HttpResponse Api::TsdbStatus(const HttpRequest& req) {
   std::map<std::string, std::set<std::string>> label_values;
   int64_t label_pairs = 0;
   absl::StatusOr<std::vector<Series>> series =
-      db_->Select({Matcher{Matcher::Op::kRegexMatch, "__name__", ".*"}}, mint, maxt);
+      db_->Select({Matcher{Matcher::Op::kRegexMatch, "__name__", ".+"}}, mint, maxt);
   if (!series.ok()) return ApiError(ErrorType::kInternal, series.status().message());
   std::set<std::pair<std::string, std::string>> pairs;
   for (const Series& s : *series) {
@@ -735,10 +741,7 @@ HttpResponse Api::Targets() {
   w.Key("scrapeUrl").String(absl::StrCat("http://", options_.instance, "/metrics"));
   w.Key("globalUrl").String(absl::StrCat("http://", options_.instance, "/metrics"));
   w.Key("lastError").String("");
-  w.Key("lastScrape").String(last > 0 ? absl::FormatTime(absl::RFC3339_full,
-                                                         absl::FromUnixMillis(last),
-                                                         absl::UTCTimeZone())
-                                      : "0001-01-01T00:00:00Z");
+  w.Key("lastScrape").String(last > 0 ? GoTime(last) : "0001-01-01T00:00:00Z");
   w.Key("lastScrapeDuration").Double(0);
   w.Key("health").String(last > 0 ? "up" : "unknown");
   w.Key("scrapeInterval").String("15s");
