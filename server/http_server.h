@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -23,7 +24,9 @@ struct HttpRequest {
   std::string query;   // Raw query string after '?', not decoded ("" when absent).
   // Header names lower-cased.
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;    // Already gunzipped when the request had Content-Encoding: gzip.
+  // Already gunzipped when the request had Content-Encoding: gzip; that header is then dropped
+  // from `headers`. Other encodings (snappy for remote write) are left to the handler.
+  std::string body;
   std::string remote_address;
 
   // The first header with this lower-case name, or "" when absent.
@@ -65,7 +68,9 @@ class HttpServer {
   // The bound port (after Start).
   int port() const;
   // Stops accepting, lets in-flight requests finish (bounded by `grace_ms`), closes every
-  // connection and joins the threads. Idempotent.
+  // connection and joins the threads. Idempotent. A handler still running when the grace ends
+  // is not interrupted (threads cannot be); Stop() joins its thread when it returns.
+  // REQUIRES: not called from the handler (it would join its own thread).
   void Stop(int64_t grace_ms = 5000);
 
  private:
