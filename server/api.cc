@@ -440,8 +440,10 @@ HttpResponse Api::Query(const HttpRequest& req) {
   query::Engine engine(db_, eo);
   const auto t0 = std::chrono::steady_clock::now();
   absl::StatusOr<query::QueryResult> r = engine.InstantQuery(*q, *t);
-  query_duration_->With({"instant"})
-      ->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  query_duration_->With({"instant"})->Observe(seconds);
+  if (seconds >= 0.02) trim_requested_.store(true);
   if (!r.ok()) return QueryError(r.status());
   JsonWriter w;
   WriteQueryData(r->value, &w);
@@ -486,8 +488,10 @@ HttpResponse Api::QueryRange(const HttpRequest& req) {
   query::Engine engine(db_, eo);
   const auto t0 = std::chrono::steady_clock::now();
   absl::StatusOr<query::QueryResult> r = engine.RangeQuery(*q, *start, *end, *step);
-  query_duration_->With({"range"})
-      ->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  query_duration_->With({"range"})->Observe(seconds);
+  if (seconds >= 0.02) trim_requested_.store(true);
   if (!r.ok()) return QueryError(r.status());
   JsonWriter w;
   WriteQueryData(r->value, &w);

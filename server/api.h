@@ -50,6 +50,10 @@ class Api {
   // Marks the server ready (/-/ready answers 503 before).
   void SetReady(bool ready);
 
+  // Whether a query since the last call was heavy enough (>= 20 ms) that its freed memory
+  // should be handed back to the OS; clears the flag.
+  bool TakeTrimRequest() { return trim_requested_.exchange(false); }
+
  private:
   HttpResponse Route(const HttpRequest& request, std::string* handler);
 
@@ -81,6 +85,7 @@ class Api {
   int64_t start_time_ms_;
   std::atomic<bool> ready_{false};
   std::atomic<int64_t> last_self_scrape_ms_{0};
+  std::atomic<bool> trim_requested_{false};
 
   CounterFamily* requests_;
   HistogramFamily* request_duration_;

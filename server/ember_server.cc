@@ -1,5 +1,8 @@
 #include "server/ember_server.h"
 
+#include <malloc.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -27,23 +30,34 @@ absl::Status EmberServer::Start() {
   }
   started_ = true;
   api_->SetReady(true);
-  if (options_.self_scrape_interval_ms > 0) scraper_ = std::thread([this] { SelfScrapeLoop(); });
+  housekeeper_ = std::thread([this] { HousekeepingLoop(); });
   return absl::OkStatus();
 }
 
 int EmberServer::port() const { return http_ != nullptr ? http_->port() : 0; }
 
-void EmberServer::SelfScrapeLoop() {
-  const absl::Duration interval = absl::Milliseconds(options_.self_scrape_interval_ms);
+void EmberServer::HousekeepingLoop() {
+  const int64_t interval = options_.self_scrape_interval_ms;
+  int64_t next_scrape = absl::ToUnixMillis(absl::Now());
   absl::MutexLock lock(&mu_);
   while (!stopping_) {
     const int64_t now = absl::ToUnixMillis(absl::Now());
+    const bool scrape = interval > 0 && now >= next_scrape;
+    const bool trim = api_->TakeTrimRequest();
     mu_.Unlock();
-    absl::Status s = api_->SelfScrape(now);
+    if (scrape) {
+      next_scrape = now + interval;
+      if (absl::Status s = api_->SelfScrape(now); !s.ok()) {
+        std::fprintf(stderr, "ember: %s\n", s.ToString().c_str());
+      }
+    }
+    if (trim) malloc_trim(0);
     mu_.Lock();
-    if (!s.ok()) std::fprintf(stderr, "ember: %s\n", s.ToString().c_str());
-    // Wakes at the next interval or at Stop().
-    mu_.AwaitWithTimeout(absl::Condition(&stopping_), interval);
+    // Wakes within a second, or at Stop().
+    const int64_t wait = interval > 0 ? std::min<int64_t>(1000, std::max<int64_t>(
+                                                                     1, next_scrape - now))
+                                      : 1000;
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(wait));
   }
 }
 
@@ -55,7 +69,7 @@ absl::Status EmberServer::Stop(int64_t grace_ms) {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  if (scraper_.joinable()) scraper_.join();
+  if (housekeeper_.joinable()) housekeeper_.join();
   http_->Stop(grace_ms);
   absl::Status s = db_->Close();
   return s;

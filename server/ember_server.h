@@ -48,14 +48,16 @@ class EmberServer {
   Db* db() const { return db_.get(); }
 
  private:
-  void SelfScrapeLoop();
+  // Self-scrapes every self_scrape_interval_ms and, within a second of a heavy query, hands
+  // the memory it freed back to the OS (glibc keeps it in per-thread arenas otherwise).
+  void HousekeepingLoop();
 
   ServerOptions options_;
   std::unique_ptr<Db> db_;
   MetricsRegistry metrics_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> http_;
-  std::thread scraper_;
+  std::thread housekeeper_;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ = false;
