@@ -422,6 +422,28 @@ HttpResponse Api::Route(const HttpRequest& req, std::string* handler) {
   return PlainText(404, "404 page not found\n");
 }
 
+HttpResponse Api::Evaluate(
+    const Params& params, const char* kind,
+    const std::function<absl::StatusOr<query::QueryResult>(query::Engine&)>& run) {
+  query::EngineOptions eo = options_.engine;
+  if (std::optional<std::string> timeout = params.Get("timeout"); timeout && !timeout->empty()) {
+    absl::StatusOr<int64_t> ms = ParseDurationParam(*timeout);
+    if (!ms.ok()) return BadParam("timeout", ms.status());
+    if (*ms > 0) eo.timeout_ms = std::min(eo.timeout_ms, *ms);
+  }
+  query::Engine engine(db_, eo);
+  const auto t0 = std::chrono::steady_clock::now();
+  absl::StatusOr<query::QueryResult> r = run(engine);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  query_duration_->With({kind})->Observe(seconds);
+  if (seconds >= 0.02) trim_requested_.store(true);
+  if (!r.ok()) return QueryError(r.status());
+  JsonWriter w;
+  WriteQueryData(r->value, &w);
+  return Success(w.str(), r->annotations.warnings, r->annotations.infos);
+}
+
 HttpResponse Api::Query(const HttpRequest& req) {
   absl::StatusOr<Params> params = Params::Parse(req.query, req.Header("content-type"), req.body);
   if (!params.ok()) return ApiError(ErrorType::kBadData, params.status().message());
@@ -431,23 +453,8 @@ HttpResponse Api::Query(const HttpRequest& req) {
   }
   absl::StatusOr<int64_t> t = TimeOr(*params, "time", NowMs());
   if (!t.ok()) return BadParam("time", t.status());
-  query::EngineOptions eo = options_.engine;
-  if (std::optional<std::string> timeout = params->Get("timeout"); timeout && !timeout->empty()) {
-    absl::StatusOr<int64_t> ms = ParseDurationParam(*timeout);
-    if (!ms.ok()) return BadParam("timeout", ms.status());
-    if (*ms > 0) eo.timeout_ms = std::min(eo.timeout_ms, *ms);
-  }
-  query::Engine engine(db_, eo);
-  const auto t0 = std::chrono::steady_clock::now();
-  absl::StatusOr<query::QueryResult> r = engine.InstantQuery(*q, *t);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  query_duration_->With({"instant"})->Observe(seconds);
-  if (seconds >= 0.02) trim_requested_.store(true);
-  if (!r.ok()) return QueryError(r.status());
-  JsonWriter w;
-  WriteQueryData(r->value, &w);
-  return Success(w.str(), r->annotations.warnings, r->annotations.infos);
+  return Evaluate(*params, "instant",
+                  [&](query::Engine& engine) { return engine.InstantQuery(*q, *t); });
 }
 
 HttpResponse Api::QueryRange(const HttpRequest& req) {
@@ -479,23 +486,9 @@ HttpResponse Api::QueryRange(const HttpRequest& req) {
                                  " points per timeseries. Try decreasing the query resolution "
                                  "(?step=XX)"));
   }
-  query::EngineOptions eo = options_.engine;
-  if (std::optional<std::string> timeout = params->Get("timeout"); timeout && !timeout->empty()) {
-    absl::StatusOr<int64_t> ms = ParseDurationParam(*timeout);
-    if (!ms.ok()) return BadParam("timeout", ms.status());
-    if (*ms > 0) eo.timeout_ms = std::min(eo.timeout_ms, *ms);
-  }
-  query::Engine engine(db_, eo);
-  const auto t0 = std::chrono::steady_clock::now();
-  absl::StatusOr<query::QueryResult> r = engine.RangeQuery(*q, *start, *end, *step);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  query_duration_->With({"range"})->Observe(seconds);
-  if (seconds >= 0.02) trim_requested_.store(true);
-  if (!r.ok()) return QueryError(r.status());
-  JsonWriter w;
-  WriteQueryData(r->value, &w);
-  return Success(w.str(), r->annotations.warnings, r->annotations.infos);
+  return Evaluate(*params, "range", [&](query::Engine& engine) {
+    return engine.RangeQuery(*q, *start, *end, *step);
+  });
 }
 
 HttpResponse Api::FormatQuery(const HttpRequest& req) {

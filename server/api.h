@@ -4,7 +4,9 @@
 #ifndef EMBER_SERVER_API_H_
 #define EMBER_SERVER_API_H_
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -18,6 +20,7 @@
 #include "query/engine.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
+#include "server/params.h"
 
 namespace ember::server {
 
@@ -57,6 +60,10 @@ class Api {
  private:
   HttpResponse Route(const HttpRequest& request, std::string* handler);
 
+  // Runs a query with the engine options narrowed by the `timeout` parameter, timing it as
+  // `kind` ("instant", "range"), and answers with its result or error.
+  HttpResponse Evaluate(const Params& params, const char* kind,
+                        const std::function<absl::StatusOr<query::QueryResult>(query::Engine&)>& run);
   HttpResponse Query(const HttpRequest& request);
   HttpResponse QueryRange(const HttpRequest& request);
   HttpResponse FormatQuery(const HttpRequest& request);

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "server/json.h"
 
 namespace ember::server {
 namespace {
@@ -37,69 +38,6 @@ std::string GzipError(const z_stream& s, std::string_view fallback) {
   return absl::StrCat("gzip: ", s.msg != nullptr
                                     ? absl::string_view(s.msg)
                                     : absl::string_view(fallback.data(), fallback.size()));
-}
-
-// Length of the valid UTF-8 sequence at the start of `s`, or 0 when it is not one.
-size_t Utf8SequenceLength(std::string_view s) {
-  const auto b = [&s](size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char c = b(0);
-  if (c < 0x80) return 1;
-  size_t n;
-  unsigned char lo = 0x80, hi = 0xBF;  // The range of the second byte.
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;  // Overlong.
-    if (c == 0xED) hi = 0x9F;  // Surrogates.
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;  // Overlong.
-    if (c == 0xF4) hi = 0x8F;  // Past U+10FFFF.
-  } else {
-    return 0;
-  }
-  if (s.size() < n || b(1) < lo || b(1) > hi) return 0;
-  for (size_t i = 2; i < n; ++i) {
-    if (b(i) < 0x80 || b(i) > 0xBF) return 0;
-  }
-  return n;
-}
-
-void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  while (!s.empty()) {
-    const unsigned char c = static_cast<unsigned char>(s[0]);
-    size_t n = 1;
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          absl::StrAppendFormat(out, "\\u%04x", c);
-        } else if ((n = Utf8SequenceLength(s)) == 0) {
-          out->append("\xEF\xBF\xBD");  // U+FFFD for one invalid byte.
-          n = 1;
-        } else {
-          out->append(s.data(), n);
-        }
-    }
-    s.remove_prefix(n);
-  }
-  out->push_back('"');
 }
 
 }  // namespace
@@ -248,12 +186,10 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 }
 
 std::string PromErrorBody(std::string_view error_type, std::string_view message) {
-  std::string out = R"({"status":"error","errorType":)";
-  AppendJsonString(error_type, &out);
-  out.append(R"(,"error":)");
-  AppendJsonString(message, &out);
-  out.push_back('}');
-  return out;
+  JsonWriter w;
+  w.BeginObject().Key("status").String("error").Key("errorType").String(error_type);
+  w.Key("error").String(message).EndObject();
+  return w.Take();
 }
 
 }  // namespace ember::server
