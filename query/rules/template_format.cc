@@ -1,0 +1,574 @@
+#include "query/rules/template_format.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+
+#include "query/ast.h"
+#include "query/rules/template.h"
+
+namespace ember::rules {
+namespace {
+
+// Go prints infinities with their sign always and NaN bare: "+Inf", "-Inf", "NaN".
+std::string NonFinite(double v) {
+  if (std::isnan(v)) return "NaN";
+  return v > 0 ? "+Inf" : "-Inf";
+}
+
+// %.<prec>g of a finite value. C's %g and Go's agree for finite values: both round exactly,
+// switch to an exponent when it is < -4 or >= the precision, drop trailing zeros and print
+// at least two exponent digits.
+std::string FormatG(double v, int prec) {
+  if (!std::isfinite(v)) return NonFinite(v);
+  return absl::StrFormat("%.*g", prec, v);
+}
+
+}  // namespace
+
+std::string FormatGoFloat(double v) {
+  if (!std::isfinite(v)) return NonFinite(v);
+  // The shortest digits that read back as `v`: Go's strconv picks the nearest such string,
+  // as %.*e does for each digit count.
+  char buf[40];
+  for (int prec = 0; prec < 17; ++prec) {
+    std::snprintf(buf, sizeof(buf), "%.*e", prec, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  // buf is "-d.ddde+XX": split it into sign, digits and decimal exponent.
+  std::string_view s(buf);
+  const bool neg = s.front() == '-';
+  if (neg) s.remove_prefix(1);
+  const size_t e = s.find('e');
+  std::string digits;
+  for (char c : s.substr(0, e)) {
+    if (c != '.') digits.push_back(c);
+  }
+  const int exp = std::atoi(std::string(s.substr(e + 1)).c_str());
+  std::string out = neg ? "-" : "";
+  // strconv.FormatFloat(v, 'g', -1, 64): an exponent when it is < -4 or >= 6 (Go's fixed
+  // threshold for the shortest form), so 123456 but 1.234567e+06.
+  if (exp < -4 || exp >= 6) {
+    out.push_back(digits[0]);
+    if (digits.size() > 1) absl::StrAppend(&out, ".", digits.substr(1));
+    absl::StrAppendFormat(&out, "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
+  } else if (exp < 0) {
+    absl::StrAppend(&out, "0.", std::string(-exp - 1, '0'), digits);
+  } else if (static_cast<int>(digits.size()) <= exp + 1) {
+    absl::StrAppend(&out, digits, std::string(exp + 1 - digits.size(), '0'));
+  } else {
+    absl::StrAppend(&out, digits.substr(0, exp + 1), ".", digits.substr(exp + 1));
+  }
+  return out;
+}
+
+std::string Humanize(double v) {
+  if (v == 0 || !std::isfinite(v)) return FormatG(v, 4);
+  static constexpr const char* kBig[] = {"k", "M", "G", "T", "P", "E", "Z", "Y"};
+  static constexpr const char* kSmall[] = {"m", "u", "n", "p", "f", "a", "z", "y"};
+  const char* prefix = "";
+  if (std::fabs(v) >= 1) {
+    for (const char* p : kBig) {
+      if (std::fabs(v) < 1000) break;
+      prefix = p;
+      v /= 1000;
+    }
+  } else {
+    for (const char* p : kSmall) {
+      if (std::fabs(v) >= 1) break;
+      prefix = p;
+      v *= 1000;
+    }
+  }
+  return FormatG(v, 4) + prefix;
+}
+
+std::string Humanize1024(double v) {
+  if (std::fabs(v) <= 1 || !std::isfinite(v)) return FormatG(v, 4);
+  static constexpr const char* kPrefixes[] = {"ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"};
+  const char* prefix = "";
+  for (const char* p : kPrefixes) {
+    if (std::fabs(v) < 1024) break;
+    prefix = p;
+    v /= 1024;
+  }
+  return FormatG(v, 4) + prefix;
+}
+
+std::string HumanizeDuration(double v) {
+  if (!std::isfinite(v)) return FormatG(v, 4);
+  if (v == 0) return FormatG(v, 4) + "s";
+  if (std::fabs(v) >= 1) {
+    const char* sign = "";
+    if (v < 0) {
+      sign = "-";
+      v = -v;
+    }
+    // Go's int64(v) truncates; beyond int64 it is undefined in C++, so saturate.
+    const int64_t total =
+        v >= 9.2e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(v);
+    const int64_t seconds = total % 60;
+    const int64_t minutes = total / 60 % 60;
+    const int64_t hours = total / 3600 % 24;
+    const int64_t days = total / 86400;
+    // From minutes up the seconds are whole; below a minute they keep 4 significant digits.
+    if (days != 0) return absl::StrFormat("%s%dd %dh %dm %ds", sign, days, hours, minutes, seconds);
+    if (hours != 0) return absl::StrFormat("%s%dh %dm %ds", sign, hours, minutes, seconds);
+    if (minutes != 0) return absl::StrFormat("%s%dm %ds", sign, minutes, seconds);
+    return absl::StrCat(sign, FormatG(v, 4), "s");
+  }
+  static constexpr const char* kSmall[] = {"m", "u", "n", "p", "f", "a", "z", "y"};
+  const char* prefix = "";
+  for (const char* p : kSmall) {
+    if (std::fabs(v) >= 1) break;
+    prefix = p;
+    v *= 1000;
+  }
+  return absl::StrCat(FormatG(v, 4), prefix, "s");
+}
+
+std::string HumanizePercentage(double v) { return FormatG(v * 100, 4) + "%"; }
+
+absl::StatusOr<std::string> HumanizeTimestamp(double v) {
+  if (!std::isfinite(v)) return FormatG(v, 4);
+  const double ns = v * 1e9;
+  // 2^63 as a double: Go compares against float64(math.MaxInt64), which rounds to it.
+  if (ns >= 9223372036854775808.0 || ns < -9223372036854775808.0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s cannot be represented as a nanoseconds timestamp since it overflows int64",
+        FormatGoFloat(v)));
+  }
+  // Prometheus goes through model.Time, so the time keeps whole milliseconds (truncated).
+  const int64_t ms = static_cast<int64_t>(ns) / 1000000;
+  return absl::FormatTime("%Y-%m-%d %H:%M:%E*S +0000 UTC", absl::FromUnixMillis(ms),
+                          absl::UTCTimeZone());
+}
+
+namespace template_internal {
+namespace {
+
+void AppendRune(char32_t r, std::string* out) {
+  if (r < 0x80) {
+    out->push_back(static_cast<char>(r));
+  } else if (r < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (r >> 6)));
+    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
+  } else if (r < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (r >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (r >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((r >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
+  }
+}
+
+struct Spec {
+  bool plus = false;
+  bool minus = false;
+  bool sharp = false;
+  bool space = false;
+  bool zero = false;
+  int width = -1;
+  int prec = -1;
+};
+
+int RuneCount(std::string_view s) {
+  int n = 0;
+  for (char c : s) {
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  }
+  return n;
+}
+
+// Pads `body` to the width; `sign` (and a 0x prefix) stays in front of zero padding.
+std::string Pad(const Spec& spec, std::string_view sign, std::string_view body,
+                bool allow_zero = true) {
+  const int len = RuneCount(sign) + RuneCount(body);
+  std::string out;
+  if (spec.width > len && !spec.minus && !(spec.zero && allow_zero)) {
+    out.append(spec.width - len, ' ');
+  }
+  out.append(sign);
+  if (spec.width > len && !spec.minus && spec.zero && allow_zero) {
+    out.append(spec.width - len, '0');
+  }
+  out.append(body);
+  if (spec.width > len && spec.minus) out.append(spec.width - len, ' ');
+  return out;
+}
+
+bool FormatFloat(const Spec& spec, char verb, double v, std::string* out) {
+  const bool upper = verb == 'E' || verb == 'G';
+  std::string_view sign;
+  if (std::signbit(v) && !std::isnan(v)) {
+    sign = "-";
+  } else if (spec.plus) {
+    sign = "+";
+  } else if (spec.space) {
+    sign = " ";
+  }
+  if (std::isinf(v)) {
+    if (sign.empty()) sign = "+";  // Go signs an infinity even without the + flag.
+    out->append(Pad(spec, sign, "Inf", /*allow_zero=*/false));
+    return true;
+  }
+  if (std::isnan(v)) {
+    out->append(Pad(spec, sign, "NaN", /*allow_zero=*/false));
+    return true;
+  }
+  const double a = std::fabs(v);
+  std::string body;
+  switch (verb) {
+    case 'v':
+    case 'g':
+    case 'G':
+      body = spec.prec < 0 ? FormatGoFloat(a) : absl::StrFormat("%.*g", spec.prec, a);
+      break;
+    case 'e':
+    case 'E':
+      body = absl::StrFormat("%.*e", spec.prec < 0 ? 6 : spec.prec, a);
+      break;
+    case 'f':
+    case 'F':
+      body = absl::StrFormat("%.*f", spec.prec < 0 ? 6 : spec.prec, a);
+      break;
+    default:
+      return false;
+  }
+  if (upper) {
+    for (char& c : body) {
+      if (c == 'e') c = 'E';
+    }
+  }
+  out->append(Pad(spec, sign, body));
+  return true;
+}
+
+bool FormatInt(const Spec& spec, char verb, int64_t v, std::string* out) {
+  // Go prints a negative number in any base as a sign and the magnitude: %x of -255 is -ff.
+  const uint64_t mag = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+  std::string digits;
+  std::string_view prefix;
+  switch (verb) {
+    case 'v':
+    case 'd':
+      digits = absl::StrCat(mag);
+      break;
+    case 'x':
+      digits = absl::StrFormat("%x", mag);
+      if (spec.sharp) prefix = "0x";
+      break;
+    case 'X':
+      digits = absl::StrFormat("%X", mag);
+      if (spec.sharp) prefix = "0X";
+      break;
+    case 'o':
+      digits = absl::StrFormat("%o", mag);
+      if (spec.sharp && digits != "0") prefix = "0";
+      break;
+    default:
+      return false;
+  }
+  if (spec.prec >= 0) {
+    if (spec.prec == 0 && mag == 0) digits.clear();
+    if (static_cast<int>(digits.size()) < spec.prec) {
+      digits.insert(0, spec.prec - digits.size(), '0');
+    }
+  }
+  std::string lead = v < 0 ? "-" : spec.plus ? "+" : spec.space ? " " : "";
+  lead.append(prefix);
+  // A precision turns zero padding off, as in Go and C.
+  out->append(Pad(spec, lead, digits, /*allow_zero=*/spec.prec < 0));
+  return true;
+}
+
+bool FormatString(const Spec& spec, char verb, std::string_view s, std::string* out) {
+  switch (verb) {
+    case 'v':
+    case 's': {
+      if (spec.prec >= 0) {
+        // Truncate to `prec` runes.
+        size_t end = 0;
+        for (int n = 0; end < s.size(); ++end) {
+          if ((static_cast<unsigned char>(s[end]) & 0xC0) != 0x80 && n++ == spec.prec) break;
+        }
+        s = s.substr(0, end);
+      }
+      out->append(Pad(spec, "", s));
+      return true;
+    }
+    case 'q':
+      out->append(Pad(spec, "", query::QuoteString(s)));
+      return true;
+    case 'x':
+    case 'X': {
+      std::string hex;
+      for (char c : s) {
+        absl::StrAppendFormat(&hex, verb == 'x' ? "%02x" : "%02X", static_cast<unsigned char>(c));
+      }
+      out->append(Pad(spec, "", hex));
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+void FormatValue(const Spec& spec, char32_t verb, const Value& v, std::string* out);
+
+// Go's %!verb(type=value) for an operand that the verb does not fit; the value is printed
+// with %v and the verb's flags, width and precision.
+void BadVerb(const Spec& spec, char32_t verb, const Value& v, std::string* out) {
+  absl::StrAppend(out, "%!");
+  AppendRune(verb, out);
+  out->push_back('(');
+  out->append(GoTypeName(v.kind));
+  out->push_back('=');
+  FormatValue(spec, 'v', v, out);
+  out->push_back(')');
+}
+
+void FormatMap(const Spec& spec, char32_t verb, const Labels& labels, std::string* out) {
+  // Go prints a map's pairs in key order and applies the verb to every key and value;
+  // Labels are sorted by name already.
+  out->append("map[");
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i > 0) out->push_back(' ');
+    Value key{.kind = Kind::kString, .str = labels[i].name};
+    Value value{.kind = Kind::kString, .str = labels[i].value};
+    FormatValue(spec, verb, key, out);
+    out->push_back(':');
+    FormatValue(spec, verb, value, out);
+  }
+  out->push_back(']');
+}
+
+void FormatValue(const Spec& spec, char32_t verb, const Value& v, std::string* out) {
+  const char ascii = verb < 0x80 ? static_cast<char>(verb) : '\0';
+  bool ok = false;
+  switch (v.kind) {
+    case Kind::kString:
+      ok = FormatString(spec, ascii, v.str, out);
+      break;
+    case Kind::kFloat:
+      ok = FormatFloat(spec, ascii, v.f, out);
+      break;
+    case Kind::kInt:
+      ok = FormatInt(spec, ascii, v.i, out);
+      break;
+    case Kind::kBool:
+      if (ascii == 'v' || ascii == 't') {
+        out->append(Pad(spec, "", v.b ? "true" : "false", /*allow_zero=*/false));
+        ok = true;
+      }
+      break;
+    case Kind::kMap:
+      FormatMap(spec, verb, *v.map, out);
+      ok = true;
+      break;
+    case Kind::kData: {
+      // Prometheus's struct{Labels, ExternalLabels map[string]string; ExternalURL string;
+      // Value float64}: Go prints the fields in order between braces.
+      const TemplateData& d = *v.data;
+      out->push_back('{');
+      FormatMap(spec, verb, d.labels, out);
+      out->push_back(' ');
+      FormatMap(spec, verb, d.external_labels, out);
+      out->push_back(' ');
+      FormatValue(spec, verb, Value{.kind = Kind::kString, .str = d.external_url}, out);
+      out->push_back(' ');
+      FormatValue(spec, verb, Value{.kind = Kind::kFloat, .f = d.value}, out);
+      out->push_back('}');
+      ok = true;
+      break;
+    }
+  }
+  if (!ok) BadVerb(spec, verb, v, out);
+}
+
+// Decodes the UTF-8 rune at `*i` (U+FFFD for a bad byte) and advances past it.
+char32_t NextRune(std::string_view s, size_t* i) {
+  const unsigned char c = s[*i];
+  int n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (n == 0 || *i + n > s.size()) {
+    ++*i;
+    return 0xFFFD;
+  }
+  char32_t r = n == 1 ? c : c & (0x7F >> n);
+  for (int k = 1; k < n; ++k) r = (r << 6) | (s[*i + k] & 0x3F);
+  *i += n;
+  return r;
+}
+
+}  // namespace
+
+std::string_view GoTypeName(Kind kind) {
+  switch (kind) {
+    case Kind::kString:
+      return "string";
+    case Kind::kFloat:
+      return "float64";
+    case Kind::kInt:
+      return "int";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kMap:
+      return "map[string]string";
+    case Kind::kData:
+      return "struct";
+  }
+  return "?";
+}
+
+std::string GoSprintValue(const Value& v) {
+  std::string out;
+  FormatValue(Spec{}, 'v', v, &out);
+  return out;
+}
+
+std::string GoSprint(std::span<const Value> args) {
+  std::string out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (i > 0 && args[i].kind != Kind::kString && args[i - 1].kind != Kind::kString) {
+      out.push_back(' ');
+    }
+    out += GoSprintValue(args[i]);
+  }
+  return out;
+}
+
+std::string GoSprintln(std::span<const Value> args) {
+  std::string out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (i > 0) out.push_back(' ');
+    out += GoSprintValue(args[i]);
+  }
+  out.push_back('\n');
+  return out;
+}
+
+std::string GoSprintf(std::string_view format, std::span<const Value> args) {
+  std::string out;
+  size_t arg = 0;
+  size_t i = 0;
+  // Reads a `*` width or precision from the next operand, which must be an int.
+  auto star = [&](int* field, bool* bad) {
+    if (arg >= args.size()) {
+      *bad = true;
+      return;
+    }
+    if (args[arg].kind == Kind::kInt && std::abs(args[arg].i) <= 1000000) {
+      *field = static_cast<int>(args[arg].i);
+    } else {
+      *bad = true;
+    }
+    ++arg;
+  };
+  while (i < format.size()) {
+    if (format[i] != '%') {
+      const size_t next = format.find('%', i);
+      const size_t end = next == std::string_view::npos ? format.size() : next;
+      out.append(format.substr(i, end - i));
+      i = end;
+      continue;
+    }
+    ++i;
+    Spec spec;
+    for (; i < format.size(); ++i) {
+      const char c = format[i];
+      if (c == '+') {
+        spec.plus = true;
+      } else if (c == '-') {
+        spec.minus = true;
+      } else if (c == '#') {
+        spec.sharp = true;
+      } else if (c == ' ') {
+        spec.space = true;
+      } else if (c == '0') {
+        spec.zero = true;
+      } else {
+        break;
+      }
+    }
+    if (i < format.size() && format[i] == '*') {
+      ++i;
+      bool bad = false;
+      star(&spec.width, &bad);
+      if (bad) {
+        out += "%!(BADWIDTH)";
+        spec.width = -1;
+      } else if (spec.width < 0) {
+        spec.minus = true;
+        spec.width = -spec.width;
+      }
+    } else {
+      for (; i < format.size() && format[i] >= '0' && format[i] <= '9'; ++i) {
+        spec.width = std::max(spec.width, 0) * 10 + (format[i] - '0');
+        if (spec.width > 1000000) spec.width = 1000000;
+      }
+    }
+    if (i < format.size() && format[i] == '.') {
+      ++i;
+      spec.prec = 0;
+      if (i < format.size() && format[i] == '*') {
+        ++i;
+        bool bad = false;
+        star(&spec.prec, &bad);
+        if (bad || spec.prec < 0) {
+          if (bad) out += "%!(BADPREC)";
+          spec.prec = -1;
+        }
+      } else {
+        for (; i < format.size() && format[i] >= '0' && format[i] <= '9'; ++i) {
+          spec.prec = std::min(spec.prec * 10 + (format[i] - '0'), 1000000);
+        }
+      }
+    }
+    if (spec.minus) spec.zero = false;  // Go pads on the right with spaces only.
+    if (i >= format.size()) {
+      out += "%!(NOVERB)";
+      break;
+    }
+    const char32_t verb = NextRune(format, &i);
+    if (verb == '%') {
+      out.push_back('%');
+      continue;
+    }
+    if (arg >= args.size()) {
+      out += "%!";
+      AppendRune(verb, &out);
+      out += "(MISSING)";
+      continue;
+    }
+    FormatValue(spec, verb, args[arg++], &out);
+  }
+  if (arg < args.size()) {
+    out += "%!(EXTRA ";
+    for (size_t k = arg; k < args.size(); ++k) {
+      if (k > arg) out += ", ";
+      out.append(GoTypeName(args[k].kind));
+      out.push_back('=');
+      out.append(GoSprintValue(args[k]));
+    }
+    out.push_back(')');
+  }
+  return out;
+}
+
+}  // namespace template_internal
+}  // namespace ember::rules
