@@ -1,0 +1,311 @@
+#include "server/config_yaml.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ember/labels.h"
+#include "server/config.h"
+#include "util/status_macros.h"
+#include "yaml-cpp/yaml.h"
+
+namespace ember::server::config_internal {
+namespace {
+
+absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+bool Contains(Names names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Levenshtein distance, for "did you mean".
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::string Quote(std::string_view s) {
+  return absl::StrCat("\"", absl::CHexEscape(AbslView(s)), "\"");
+}
+
+std::string KindName(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+      return "null";
+    case YAML::NodeType::Scalar:
+      return absl::StrCat("the scalar ", Quote(n.Scalar()));
+    case YAML::NodeType::Sequence:
+      return "a sequence";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
+
+std::string Join(std::string_view path, std::string_view key) {
+  return path.empty() ? std::string(key) : absl::StrCat(AbslView(path), ".", AbslView(key));
+}
+
+std::string Index(std::string_view path, size_t i) { return absl::StrFormat("%s[%d]", path, i); }
+
+std::string_view Message(const absl::Status& s) {
+  return std::string_view(s.message().data(), s.message().size());
+}
+
+std::string ExpandEnv(std::string_view s) {
+  const auto special = [](char c) {
+    return std::string_view("*#$@!?-").find(c) != std::string_view::npos || IsDigit(c);
+  };
+  const auto alnum = [](char c) {
+    return c == '_' || IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  };
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (s[i] != '$' || i + 1 == s.size()) {
+      out.push_back(s[i++]);
+      continue;
+    }
+    const std::string_view rest = s.substr(i + 1);
+    std::string_view name;
+    size_t width = 0;  // Bytes after the '$' consumed.
+    if (rest[0] == '{') {
+      if (rest.size() > 2 && special(rest[1]) && rest[2] == '}') {
+        name = rest.substr(1, 1);
+        width = 3;
+      } else if (const size_t close = rest.find('}'); close == std::string_view::npos) {
+        width = 1;  // Bad syntax: drop "${".
+      } else {
+        name = rest.substr(1, close - 1);
+        width = close + 1;  // "${}" has an empty name and is dropped.
+      }
+    } else if (special(rest[0])) {
+      name = rest.substr(0, 1);
+      width = 1;
+    } else {
+      while (width < rest.size() && alnum(rest[width])) ++width;
+      name = rest.substr(0, width);
+      if (name.empty()) out.push_back('$');  // Not followed by a name: kept.
+    }
+    if (name == "$") {
+      out.push_back('$');
+    } else if (!name.empty()) {
+      if (const char* v = std::getenv(std::string(name).c_str())) out.append(v);
+    }
+    i += 1 + width;
+  }
+  return out;
+}
+
+absl::Status YamlReader::ErrorAt(const YAML::Mark& mark, std::string_view path,
+                                 std::string_view problem) const {
+  std::string where = filename_;
+  if (!mark.is_null()) absl::StrAppendFormat(&where, ":%d:%d", mark.line + 1, mark.column + 1);
+  return absl::InvalidArgumentError(path.empty()
+                                        ? absl::StrFormat("%s: %s", where, problem)
+                                        : absl::StrFormat("%s: %s: %s", where, path, problem));
+}
+
+// Appends the pairs of mapping `node`, then those its `<<` keys merge in that it lacks.
+absl::Status YamlReader::CollectFields(const YAML::Node& node, std::string_view path, int depth,
+                                       std::vector<Field>* out) const {
+  if (!node.IsMap()) {
+    return Error(node, path, absl::StrCat("expected a mapping, got ", KindName(node)));
+  }
+  // Aliases cannot form cycles in a YAML tree, but a merge chain is bounded anyway.
+  if (depth > 64) return Error(node, path, "merge keys (<<) nest too deeply");
+  std::vector<YAML::Node> merges;
+  const size_t first = out->size();
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    // Copies: the iterator's pair is a temporary.
+    const YAML::Node key = it->first;
+    const YAML::Node value = it->second;
+    if (!key.IsScalar()) {
+      return Error(key, path, absl::StrCat("expected a string key, got ", KindName(key)));
+    }
+    if (key.Scalar() == "<<" && key.Tag() != "!") {  // Plain <<, not the quoted string.
+      if (value.IsMap()) {
+        merges.push_back(value);
+      } else if (value.IsSequence()) {
+        for (const YAML::Node& m : value) merges.push_back(m);
+      } else {
+        return Error(value, path, "a merge key (<<) needs a mapping or a sequence of mappings");
+      }
+      continue;
+    }
+    for (size_t i = first; i < out->size(); ++i) {
+      if ((*out)[i].key == key.Scalar()) {
+        const YAML::Mark first_mark = (*out)[i].key_node.Mark();
+        return Error(
+            key, path,
+            absl::StrFormat("duplicate key %s (first at line %d, column %d)", Quote(key.Scalar()),
+                            first_mark.line + 1, first_mark.column + 1));
+      }
+    }
+    out->push_back(Field{key.Scalar(), key, value});
+  }
+  for (const YAML::Node& m : merges) {
+    std::vector<Field> merged;
+    EMBER_RETURN_IF_ERROR(CollectFields(m, path, depth + 1, &merged));
+    for (Field& f : merged) {
+      bool present = false;
+      for (size_t i = first; i < out->size() && !present; ++i) present = (*out)[i].key == f.key;
+      if (!present) out->push_back(std::move(f));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Field>> YamlReader::Fields(const YAML::Node& node,
+                                                      std::string_view path) const {
+  std::vector<Field> fields;
+  if (node.IsNull()) return fields;
+  EMBER_RETURN_IF_ERROR(CollectFields(node, path, 0, &fields));
+  return fields;
+}
+
+absl::StatusOr<std::vector<YAML::Node>> YamlReader::Items(const YAML::Node& node,
+                                                          std::string_view path,
+                                                          std::string_view null_item) const {
+  std::vector<YAML::Node> items;
+  if (node.IsNull()) return items;
+  if (!node.IsSequence()) {
+    return Error(node, path, absl::StrCat("expected a sequence, got ", KindName(node)));
+  }
+  for (const YAML::Node& n : node) {
+    // yaml-cpp marks a null with the position of the token after it: point at the sequence.
+    if (n.IsNull() && !null_item.empty()) return Error(node, Index(path, items.size()), null_item);
+    items.push_back(n);
+  }
+  return items;
+}
+
+absl::Status YamlReader::UnknownField(const Field& f, std::string_view path, Names known,
+                                      Names unsupported, Names more_unsupported) const {
+  const std::string_view key = f.key;
+  const bool sd = key.size() > 11 && key.substr(key.size() - 11) == "_sd_configs";
+  if (sd || Contains(unsupported, key) || Contains(more_unsupported, key)) {
+    return Error(f.key_node, path, absl::StrCat(AbslView(key), " is not supported by Ember"));
+  }
+  std::string problem = absl::StrCat("unknown field ", Quote(key));
+  std::string_view best;
+  size_t best_distance = 3;  // Suggest only close misspellings.
+  for (const std::string_view k : known) {
+    const size_t d = EditDistance(key, k);
+    if (d < best_distance) {
+      best = k;
+      best_distance = d;
+    }
+  }
+  if (!best.empty()) absl::StrAppend(&problem, " (did you mean ", Quote(best), "?)");
+  return Error(f.key_node, path, problem);
+}
+
+// Scalars. A null is the zero value, as yaml.v2 decodes it into a Go field.
+
+absl::StatusOr<std::string> YamlReader::String(const YAML::Node& n, std::string_view path) const {
+  if (n.IsNull()) return std::string();
+  if (!n.IsScalar()) return Error(n, path, absl::StrCat("expected a string, got ", KindName(n)));
+  return n.Scalar();
+}
+
+absl::StatusOr<bool> YamlReader::Bool(const YAML::Node& n, std::string_view path) const {
+  if (n.IsNull()) return false;
+  if (n.IsScalar()) {
+    // YAML 1.1's booleans, as yaml.v2 resolves them.
+    static constexpr std::string_view kTrue[] = {"true", "True", "TRUE", "yes", "Yes", "YES",
+                                                 "on",   "On",   "ON",   "y",   "Y"};
+    static constexpr std::string_view kFalse[] = {"false", "False", "FALSE", "no", "No", "NO",
+                                                  "off",   "Off",   "OFF",   "n",  "N"};
+    if (Contains(kTrue, n.Scalar())) return true;
+    if (Contains(kFalse, n.Scalar())) return false;
+  }
+  return Error(n, path, absl::StrCat("expected true or false, got ", KindName(n)));
+}
+
+absl::StatusOr<uint64_t> YamlReader::Uint(const YAML::Node& n, std::string_view path) const {
+  if (n.IsNull()) return 0;
+  if (n.IsScalar() && !n.Scalar().empty() && n.Scalar().size() <= 19 &&
+      std::all_of(n.Scalar().begin(), n.Scalar().end(), IsDigit)) {
+    return std::stoull(n.Scalar());
+  }
+  return Error(n, path, absl::StrCat("expected a non-negative integer, got ", KindName(n)));
+}
+
+absl::StatusOr<int64_t> YamlReader::Duration(const YAML::Node& n, std::string_view path) const {
+  if (n.IsNull()) return 0;
+  if (!n.IsScalar()) {
+    return Error(n, path, absl::StrCat("expected a duration such as \"15s\", got ", KindName(n)));
+  }
+  absl::StatusOr<int64_t> ms = ParseConfigDuration(n.Scalar());
+  if (ms.ok()) return ms;
+  std::string problem(ms.status().message());
+  const std::string& s = n.Scalar();
+  if (!s.empty() &&
+      std::all_of(s.begin(), s.end(), [](char c) { return IsDigit(c) || c == '.'; })) {
+    absl::StrAppend(&problem, " (a duration needs a unit, e.g. \"", s, "s\")");
+  }
+  return Error(n, path, problem);
+}
+
+absl::StatusOr<std::vector<std::string>> YamlReader::Strings(const YAML::Node& n,
+                                                             std::string_view path) const {
+  EMBER_ASSIGN_OR_RETURN(std::vector<YAML::Node> items, Items(n, path));
+  std::vector<std::string> out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    EMBER_ASSIGN_OR_RETURN(std::string s, String(items[i], Index(path, i)));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+absl::StatusOr<Labels> YamlReader::LabelSet(const YAML::Node& n, std::string_view path,
+                                            bool expand_env) const {
+  EMBER_ASSIGN_OR_RETURN(std::vector<Field> fields, Fields(n, path));
+  Labels labels;
+  for (const Field& f : fields) {
+    if (!ValidateLabels({{f.key, "x"}}).ok()) {
+      return Error(f.key_node, path,
+                   absl::StrCat(Quote(f.key), " is not a valid label name",
+                                f.key.empty() ? " (empty)" : " (not UTF-8)"));
+    }
+    const std::string vpath = Join(path, f.key);
+    EMBER_ASSIGN_OR_RETURN(std::string value, String(f.value, vpath));
+    if (expand_env) value = ExpandEnv(value);
+    if (!ValidateLabels({{"x", value}}).ok()) {
+      return Error(f.value, vpath,
+                   absl::StrCat(Quote(value), " is not a valid label value (not UTF-8)"));
+    }
+    labels.push_back(Label{f.key, std::move(value)});
+  }
+  std::sort(labels.begin(), labels.end());
+  return labels;
+}
+
+}  // namespace ember::server::config_internal
