@@ -9,7 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libsnappy-dev libzstd-dev liblz4-dev
   libprotobuf-dev protobuf-compiler libyaml-cpp-dev zlib1g-dev
   # Peers of the integration tests and the side-by-side benchmark; curl for the README.
-  prometheus curl jq
+  prometheus prometheus-alertmanager python3-prometheus-client curl jq
 )
 
 missing=()

@@ -36,10 +36,6 @@ namespace {
 // Debian's Abseil keeps its own string_view type: bridge the two.
 std::string_view Std(absl::string_view s) { return {s.data(), s.size()}; }
 
-// Go's time.Time in JSON: RFC 3339 with nanoseconds, "Z" for UTC.
-std::string GoTime(int64_t ms) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::FromUnixMillis(ms), absl::UTCTimeZone());
-}
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -392,8 +388,26 @@ HttpResponse Api::Route(const HttpRequest& req, std::string* handler) {
     w.BeginObject().Key("yaml").String("").EndObject();
     return Success(w.str());
   }
-  if (p == "/api/v1/rules") return Success("{\"groups\":[]}");
-  if (p == "/api/v1/alerts") return Success("{\"alerts\":[]}");
+  if (p == "/api/v1/rules") {
+    if (hooks_.rules == nullptr) return Success("{\"groups\":[]}");
+    absl::StatusOr<Params> params = Params::Parse(req.query, "", "");
+    std::string type = params.ok() ? params->Get("type").value_or("") : "";
+    JsonWriter w;
+    hooks_.rules->WriteRules(type, &w);
+    return Success(w.str());
+  }
+  if (p == "/api/v1/alerts") {
+    if (hooks_.rules == nullptr) return Success("{\"alerts\":[]}");
+    JsonWriter w;
+    hooks_.rules->WriteAlerts(&w);
+    return Success(w.str());
+  }
+  if (p == "/-/reload") {
+    if (req.method != "POST" && req.method != "PUT") return MethodNotAllowed();
+    if (!hooks_.reload) return PlainText(400, "no --config_file to reload\n");
+    absl::Status s = hooks_.reload();
+    return s.ok() ? PlainText(200, "") : PlainText(500, absl::StrCat("failed to reload config: ", s.message(), "\n"));
+  }
   if (p == "/api/v1/query_exemplars") return Success("[]");
   if (p == "/api/v1/targets") return Targets();
   if (p == "/api/v1/alertmanagers") {
@@ -634,10 +648,10 @@ HttpResponse Api::RuntimeInfo() {
   const char* dir = getcwd(cwd, sizeof cwd) != nullptr ? cwd : "";
   JsonWriter w;
   w.BeginObject();
-  w.Key("startTime").String(GoTime(start_time_ms_));
+  w.Key("startTime").String(FormatRfc3339(start_time_ms_));
   w.Key("CWD").String(dir);
   w.Key("reloadConfigSuccess").Bool(true);
-  w.Key("lastConfigTime").String(GoTime(start_time_ms_));
+  w.Key("lastConfigTime").String(FormatRfc3339(start_time_ms_));
   w.Key("corruptionCount").Int(0);
   w.Key("goroutineCount").Int(0);
   w.Key("GOMAXPROCS").Int(static_cast<int64_t>(sysconf(_SC_NPROCESSORS_ONLN)));
@@ -726,10 +740,10 @@ HttpResponse Api::Flags() {
 }
 
 HttpResponse Api::Targets() {
-  // The self-scrape is Ember's one target until scraping lands.
-  const int64_t last = last_self_scrape_ms_.load();
   JsonWriter w;
   w.BeginObject().Key("activeTargets").BeginArray();
+  // The self-scrape first, then the configured targets.
+  const int64_t last = last_self_scrape_ms_.load();
   w.BeginObject();
   w.Key("discoveredLabels").BeginObject().EndObject();
   w.Key("labels").BeginObject().Key("instance").String(options_.instance);
@@ -738,13 +752,47 @@ HttpResponse Api::Targets() {
   w.Key("scrapeUrl").String(absl::StrCat("http://", options_.instance, "/metrics"));
   w.Key("globalUrl").String(absl::StrCat("http://", options_.instance, "/metrics"));
   w.Key("lastError").String("");
-  w.Key("lastScrape").String(last > 0 ? GoTime(last) : "0001-01-01T00:00:00Z");
+  w.Key("lastScrape").String(last > 0 ? FormatRfc3339(last) : "0001-01-01T00:00:00Z");
   w.Key("lastScrapeDuration").Double(0);
   w.Key("health").String(last > 0 ? "up" : "unknown");
   w.Key("scrapeInterval").String("15s");
   w.Key("scrapeTimeout").String("10s");
   w.EndObject();
-  w.EndArray().Key("droppedTargets").BeginArray().EndArray().EndObject();
+  auto labels = [&w](const Labels& ls) {
+    w.BeginObject();
+    for (const Label& l : ls) w.Key(l.name).String(l.value);
+    w.EndObject();
+  };
+  if (hooks_.scrape != nullptr) {
+    for (const TargetStatus& t : hooks_.scrape->Targets()) {
+      w.BeginObject();
+      w.Key("discoveredLabels");
+      labels(t.discovered_labels);
+      w.Key("labels");
+      labels(t.labels);
+      w.Key("scrapePool").String(t.scrape_pool);
+      w.Key("scrapeUrl").String(t.scrape_url);
+      w.Key("globalUrl").String(t.scrape_url);
+      w.Key("lastError").String(t.last_error);
+      w.Key("lastScrape")
+          .String(t.last_scrape_ms > 0 ? FormatRfc3339(t.last_scrape_ms) : "0001-01-01T00:00:00Z");
+      w.Key("lastScrapeDuration").Double(t.last_scrape_duration_seconds);
+      w.Key("health").String(t.health);
+      w.Key("scrapeInterval").String(query::FormatDuration(t.scrape_interval_ms));
+      w.Key("scrapeTimeout").String(query::FormatDuration(t.scrape_timeout_ms));
+      w.EndObject();
+    }
+  }
+  w.EndArray().Key("droppedTargets").BeginArray();
+  if (hooks_.scrape != nullptr) {
+    for (const DroppedTargetStatus& t : hooks_.scrape->DroppedTargets()) {
+      w.BeginObject().Key("discoveredLabels");
+      labels(t.discovered_labels);
+      w.Key("scrapePool").String(t.scrape_pool);
+      w.EndObject();
+    }
+  }
+  w.EndArray().EndObject();
   return Success(w.str());
 }
 

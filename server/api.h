@@ -21,6 +21,8 @@
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/params.h"
+#include "server/rule_manager.h"
+#include "server/scrape_manager.h"
 
 namespace ember::server {
 
@@ -36,6 +38,13 @@ struct ApiOptions {
   std::string instance = "127.0.0.1:9090";
 };
 
+// What the API answers from parts `ember serve` adds when it has a config file.
+struct ApiHooks {
+  RuleManager* rules = nullptr;      // /api/v1/rules, /api/v1/alerts
+  ScrapeManager* scrape = nullptr;   // /api/v1/targets
+  std::function<absl::Status()> reload;  // /-/reload
+};
+
 class Api {
  public:
   // `db` and `metrics` must outlive the Api.
@@ -49,6 +58,9 @@ class Api {
   // Ingests the server's own /metrics text as job="ember" (with `up` and
   // scrape_duration_seconds), time-stamped `now_ms`.
   absl::Status SelfScrape(int64_t now_ms);
+
+  // REQUIRES: called before the HTTP server starts.
+  void SetHooks(ApiHooks hooks) { hooks_ = std::move(hooks); }
 
   // Marks the server ready (/-/ready answers 503 before).
   void SetReady(bool ready);
@@ -88,6 +100,7 @@ class Api {
 
   Db* db_;
   ApiOptions options_;
+  ApiHooks hooks_;
   MetricsRegistry* metrics_;
   int64_t start_time_ms_;
   std::atomic<bool> ready_{false};

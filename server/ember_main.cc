@@ -28,6 +28,8 @@
 #include "ingest/text_format.h"
 #include "ingest/write_path.h"
 #include "query/engine.h"
+#include "query/rules/rule_file.h"
+#include "server/config.h"
 #include "server/ember_server.h"
 #include "server/json.h"
 #include "server/params.h"
@@ -56,6 +58,10 @@ DEFINE_string(auth_bearer_token, "", "serve: require 'Authorization: Bearer <tok
 DEFINE_string(auth_basic_user, "", "serve: require basic auth with this user...");
 DEFINE_string(auth_basic_password, "", "serve: ...and this password");
 DEFINE_string(self_scrape_interval, "15s", "serve: period of scraping its own /metrics (0s: off)");
+DEFINE_string(config_file, "",
+              "serve: a prometheus.yml (scrape_configs, rule_files, alerting); reloaded on "
+              "SIGHUP and POST /-/reload");
+DEFINE_string(external_url, "", "serve: URL Ember is reached at, for alerts' generatorURL");
 // query.
 DEFINE_string(time, "", "query: evaluation time, Unix seconds or RFC 3339 (default now)");
 DEFINE_string(start, "", "query: start of a range query");
@@ -81,6 +87,7 @@ constexpr const char* kUsage =
     "  import FILE...  backfill text exposition, OpenMetrics or line protocol files\n"
     "  inspect [DIR]   series, samples, bytes per sample, partitions, top metrics\n"
     "  compact [DIR]   fully compact a closed data directory\n"
+    "  check config FILE | check rules FILE...   validate a prometheus.yml or rule files\n"
     "  demo            append a realistic ML-serving data set and print figures\n"
     "  version         print the version\n"
     "Flags: ember --help\n";
@@ -183,6 +190,8 @@ int Serve() {
   absl::StatusOr<int64_t> scrape = FlagDuration("self_scrape_interval", FLAGS_self_scrape_interval);
   if (!scrape.ok()) return Fail(scrape.status());
   so.self_scrape_interval_ms = *scrape;
+  so.config_file = FLAGS_config_file;
+  so.external_url = FLAGS_external_url;
 
   // Signals are taken synchronously by this thread (sigwait), so block them before any other
   // thread starts: every thread inherits the mask.
@@ -190,6 +199,7 @@ int Serve() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   ember::server::EmberServer server(so);
@@ -204,7 +214,11 @@ int Serve() {
                st.ok() ? (long long)st->series : -1LL, st.ok() ? (long long)st->samples : -1LL,
                FLAGS_listen_address.c_str());
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    absl::Status s = server.Reload();
+    std::fprintf(stderr, "ember: SIGHUP: %s\n",
+                 s.ok() ? "configuration reloaded" : std::string(s.message()).c_str());
+  }
   std::fprintf(stderr, "ember: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
   if (absl::Status s = server.Stop(); !s.ok()) return Fail(s);
   std::fprintf(stderr, "ember: stopped; data is durable in %s\n", FLAGS_data_dir.c_str());
@@ -469,6 +483,30 @@ int Demo() {
 
 }  // namespace
 
+// `ember check config FILE` and `ember check rules FILE...`, as promtool's checks.
+int Check(const std::vector<std::string>& args) {
+  if (args.size() < 2 || (args[0] != "config" && args[0] != "rules")) {
+    std::fprintf(stderr, "usage: ember check config FILE | ember check rules FILE...\n");
+    return 2;
+  }
+  std::vector<std::string> rule_files;
+  int rc = 0;
+  if (args[0] == "config") {
+    std::string report;
+    absl::Status s = ember::server::CheckConfigFile(args[1], &report, &rule_files);
+    std::printf("%s", report.c_str());
+    if (!s.ok()) return 1;
+  } else {
+    rule_files.assign(args.begin() + 1, args.end());
+  }
+  for (const std::string& f : rule_files) {
+    auto groups = ember::rules::LoadRuleFile(f);
+    std::printf("%s", ember::rules::CheckRulesReport(f, groups).c_str());
+    if (!groups.ok()) rc = 1;
+  }
+  return rc;
+}
+
 int main(int argc, char** argv) {
   gflags::SetUsageMessage(kUsage);
   gflags::SetVersionString(ember::server::kEmberVersion);
@@ -477,6 +515,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + std::min(argc, 2), argv + argc);
   const std::string dir = args.empty() ? FLAGS_data_dir : args[0];
   if (cmd == "serve") return Serve();
+  if (cmd == "check") return Check(args);
   if (cmd == "demo") return Demo();
   if (cmd == "inspect") return Inspect(dir);
   if (cmd == "compact") return Compact(dir);

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "util/status_macros.h"
 
 namespace ember::server {
 
@@ -20,10 +21,33 @@ absl::Status EmberServer::Start() {
   if (!db.ok()) return db.status();
   db_ = std::move(*db);
   api_ = std::make_unique<Api>(db_.get(), options_.api, &metrics_);
+  if (!options_.config_file.empty()) {
+    absl::StatusOr<Config> config = LoadConfigFile(options_.config_file);
+    absl::Status s = config.status();
+    if (s.ok()) {
+      notifier_ = std::make_unique<Notifier>(NotifierOptions{}, &metrics_);
+      scrape_ = std::make_unique<ScrapeManager>(db_.get(), &metrics_);
+      rules_ = std::make_unique<RuleManager>(db_.get(), &metrics_, notifier_.get());
+      absl::MutexLock lock(&reload_mu_);
+      s = ApplyConfig(*config);
+    }
+    if (!s.ok()) {
+      rules_.reset();
+      scrape_.reset();
+      notifier_.reset();
+      db_->Close().IgnoreError();
+      db_.reset();
+      return s;
+    }
+    api_->SetHooks(ApiHooks{rules_.get(), scrape_.get(), [this] { return Reload(); }});
+  }
   http_ = std::make_unique<HttpServer>(
       options_.http, [this](const HttpRequest& r) { return api_->Handle(r); });
   if (absl::Status s = http_->Start(); !s.ok()) {
     http_.reset();
+    if (rules_ != nullptr) rules_->Stop();
+    if (scrape_ != nullptr) scrape_->Stop();
+    if (notifier_ != nullptr) notifier_->Stop();
     db_->Close().IgnoreError();
     db_.reset();
     return s;
@@ -61,6 +85,36 @@ void EmberServer::HousekeepingLoop() {
   }
 }
 
+absl::Status EmberServer::ApplyConfig(const Config& config) {
+  absl::StatusOr<std::vector<std::string>> files = ExpandRuleFiles(config);
+  if (!files.ok()) return files.status();
+  RuleManagerOptions ro;
+  ro.rule_files = *files;
+  ro.evaluation_interval_ms = config.global.evaluation_interval_ms;
+  ro.external_labels = config.global.external_labels;
+  ro.engine = options_.api.engine;
+  // Rules first: they are the part that can still fail (rule file contents).
+  EMBER_RETURN_IF_ERROR(rules_->Apply(ro));
+  NotifierOptions no;
+  no.alertmanagers = config.alertmanagers;
+  no.external_labels = config.global.external_labels;
+  no.external_url = options_.external_url.empty()
+                        ? absl::StrCat("http://", options_.http.listen_address)
+                        : options_.external_url;
+  notifier_->ApplyOptions(no);
+  return scrape_->ApplyConfig(config);
+}
+
+absl::Status EmberServer::Reload() {
+  if (options_.config_file.empty()) {
+    return absl::FailedPreconditionError("no config file to reload");
+  }
+  absl::StatusOr<Config> config = LoadConfigFile(options_.config_file);
+  if (!config.ok()) return config.status();
+  absl::MutexLock lock(&reload_mu_);
+  return ApplyConfig(*config);
+}
+
 absl::Status EmberServer::Stop(int64_t grace_ms) {
   if (!started_) return absl::OkStatus();
   started_ = false;
@@ -70,7 +124,13 @@ absl::Status EmberServer::Stop(int64_t grace_ms) {
     stopping_ = true;
   }
   if (housekeeper_.joinable()) housekeeper_.join();
+  // Rules stop writing and the scrapes write their stale markers while the HTTP server still
+  // answers (a config may scrape Ember itself); then in-flight requests drain, alerts already
+  // queued go out, and the database closes.
+  if (rules_ != nullptr) rules_->Stop();
+  if (scrape_ != nullptr) scrape_->Stop();
   http_->Stop(grace_ms);
+  if (notifier_ != nullptr) notifier_->Stop();
   absl::Status s = db_->Close();
   return s;
 }

@@ -16,7 +16,11 @@
 #include "ember/options.h"
 #include "server/api.h"
 #include "server/http_server.h"
+#include "server/config.h"
 #include "server/metrics.h"
+#include "server/notifier.h"
+#include "server/rule_manager.h"
+#include "server/scrape_manager.h"
 
 namespace ember::server {
 
@@ -27,6 +31,10 @@ struct ServerOptions {
   ApiOptions api;
   // Period of the self-scrape of /metrics; 0 turns it off.
   int64_t self_scrape_interval_ms = 15 * 1000;
+  // A prometheus.yml (server/config.h): scrape_configs, rule_files, alerting. "" for none.
+  std::string config_file;
+  // For alerts' generatorURL; "" means http://<listen address>.
+  std::string external_url;
 };
 
 class EmberServer {
@@ -47,6 +55,10 @@ class EmberServer {
 
   Db* db() const { return db_.get(); }
 
+  // Re-reads the config file and applies it (SIGHUP, /-/reload). All or nothing: on any error
+  // the running configuration stays.
+  absl::Status Reload();
+
  private:
   // Self-scrapes every self_scrape_interval_ms and, within a second of a heavy query, hands
   // the memory it freed back to the OS (glibc keeps it in per-thread arenas otherwise).
@@ -57,6 +69,11 @@ class EmberServer {
   MetricsRegistry metrics_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> http_;
+  absl::Status ApplyConfig(const Config& config) ABSL_EXCLUSIVE_LOCKS_REQUIRED(reload_mu_);
+  absl::Mutex reload_mu_;  // Serializes Reload()s.
+  std::unique_ptr<Notifier> notifier_;
+  std::unique_ptr<ScrapeManager> scrape_;
+  std::unique_ptr<RuleManager> rules_;
   std::thread housekeeper_;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "absl/time/time.h"
+
 namespace ember::server {
 namespace {
 
@@ -162,6 +164,11 @@ std::string FormatPromValue(double v) {
     out.append(d.digits, static_cast<size_t>(d.point));
   }
   return out;
+}
+
+std::string FormatRfc3339(int64_t t_ms) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::FromUnixMillis(t_ms),
+                          absl::UTCTimeZone());
 }
 
 std::string FormatPromTimestamp(int64_t t_ms) {

@@ -46,6 +46,8 @@ class JsonWriter {
 std::string FormatPromValue(double v);
 // 1435781451781 -> "1435781451.781", 1000 -> "1", -1500 -> "-1.5".
 std::string FormatPromTimestamp(int64_t t_ms);
+// Go's time.Time in JSON, UTC: "2023-11-14T22:13:20.5Z" (fraction only when non-zero).
+std::string FormatRfc3339(int64_t t_ms);
 
 }  // namespace ember::server
 

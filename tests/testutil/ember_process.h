@@ -29,7 +29,8 @@ class EmberProcess {
   // Retries with another port when the child dies first (the port was taken meanwhile). The
   // child's output is appended to `log_path`.
   absl::Status Start(const std::string& data_dir, const std::string& log_path,
-                     int64_t ready_timeout_ms = 60'000) {
+                     int64_t ready_timeout_ms = 60'000,
+                     const std::vector<std::string>& extra_args = {}) {
     absl::Status last = absl::UnknownError("not started");
     for (int attempt = 0; attempt < 3; ++attempt) {
       absl::StatusOr<int> port = PickFreePort();
@@ -38,7 +39,9 @@ class EmberProcess {
       const std::vector<std::string> argv = {
           binary_, "serve", absl::StrCat("--listen_address=127.0.0.1:", port_),
           absl::StrCat("--data_dir=", data_dir), "--self_scrape_interval=0s"};
-      if (absl::Status s = process_.Start(argv, log_path); !s.ok()) return s;
+      std::vector<std::string> all = argv;
+      all.insert(all.end(), extra_args.begin(), extra_args.end());
+      if (absl::Status s = process_.Start(all, log_path); !s.ok()) return s;
       HttpClient client(port_, 2'000);
       bool ready = false;
       WaitFor(
