@@ -4,11 +4,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 #include "tests/testutil/child_process.h"
+#include "tests/testutil/ember_process.h"
+#include "tests/testutil/http_client.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace ember {
@@ -117,6 +120,63 @@ TEST_F(EmberCliTest, BadFlagValuesAreNamed) {
   CommandResult r = Run({"query", "up", "--query_timeout=soon"});
   EXPECT_FALSE(r.exited_zero());
   EXPECT_THAT(r.err, HasSubstr("--query_timeout"));
+}
+
+TEST_F(EmberCliTest, CheckConfigAndRulesReportLikePromtool) {
+  const std::string examples = EMBER_SOURCE_DIR "/examples/model-serving";
+  CommandResult r = Run({"check", "config", examples + "/ember.yml"});
+  EXPECT_TRUE(r.exited_zero()) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("SUCCESS: 1 rule files found"));
+  EXPECT_THAT(r.out, HasSubstr("SUCCESS: 5 rules found"));
+
+  r = Run({"check", "config",
+           Write("bad.yml", "global:\n  scrape_interval: 15s\nscrape_configs:\n"
+                            "  - job_name: x\n    scrape_intervall: 1m\n")});
+  EXPECT_FALSE(r.exited_zero());
+  EXPECT_THAT(r.out, HasSubstr("bad.yml:5:5: scrape_configs[0]: unknown field \"scrape_intervall\""));
+
+  r = Run({"check", "rules",
+           Write("bad_rules.yml", "groups:\n  - name: g\n    rules:\n"
+                                  "      - record: x\n        expr: sum(\n")});
+  EXPECT_FALSE(r.exited_zero());
+  EXPECT_THAT(r.out, HasSubstr("bad_rules.yml:5:"));
+  EXPECT_THAT(r.out, HasSubstr("FAILED"));
+}
+
+// SIGHUP and POST /-/reload apply a changed rule file; a broken one is refused whole and the
+// running rules stay.
+TEST_F(EmberCliTest, ReloadAppliesValidConfigAndKeepsTheOldOnErrors) {
+  const std::string rules = Write("rules.yml", "groups:\n  - name: first\n    rules:\n"
+                                               "      - record: one\n        expr: vector(1)\n");
+  const std::string config =
+      Write("ember.yml", absl::StrCat("global:\n  evaluation_interval: 1s\nrule_files:\n  - ",
+                                      rules, "\n"));
+  testutil::EmberProcess ember(kEmber);
+  ASSERT_TRUE(ember.Start(data_, absl::StrCat(dir_.path(), "/ember.log"), 60'000,
+                          {absl::StrCat("--config_file=", config)})
+                  .ok());
+  testutil::HttpClient client(ember.port(), 5'000);
+  auto rules_json = [&] {
+    absl::StatusOr<testutil::HttpResult> r = client.Get("/api/v1/rules");
+    return r.ok() ? r->body : std::string();
+  };
+  EXPECT_THAT(rules_json(), HasSubstr("\"name\":\"first\""));
+
+  Write("rules.yml", "groups:\n  - name: second\n    rules:\n"
+                     "      - record: two\n        expr: vector(2)\n");
+  ember.process().Signal(SIGHUP);
+  EXPECT_TRUE(testutil::WaitFor(
+      [&] { return absl::StrContains(rules_json(), "\"name\":\"second\""); }, 10'000));
+
+  Write("rules.yml", "groups:\n  - name: third\n    rules:\n      - record: 3\n");
+  absl::StatusOr<testutil::HttpResult> r = client.Request("POST", "/-/reload");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 500);
+  EXPECT_THAT(r->body, HasSubstr("rules.yml:"));
+  EXPECT_THAT(rules_json(), HasSubstr("\"name\":\"second\""));
+
+  ember.process().Signal(SIGTERM);
+  EXPECT_EQ(testutil::DescribeWaitStatus(ember.process().Wait(30'000)), "exit 0");
 }
 
 }  // namespace
