@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -25,6 +27,7 @@
 #include "ingest/text_format.h"
 #include "ingest/write_path.h"
 #include "query/parser/parser.h"
+#include "server/http_codec.h"
 #include "server/json.h"
 #include "server/params.h"
 #include "server/query_json.h"
@@ -74,12 +77,9 @@ int ErrorStatus(ErrorType t) {
 }
 
 HttpResponse ApiError(ErrorType type, absl::string_view message) {
-  JsonWriter w;
-  w.BeginObject().Key("status").String("error").Key("errorType").String(ErrorTypeName(type));
-  w.Key("error").String(Std(message)).EndObject();
   HttpResponse r;
   r.status = ErrorStatus(type);
-  r.body = w.Take();
+  r.body = PromErrorBody(ErrorTypeName(type), Std(message));
   return r;
 }
 
@@ -199,6 +199,54 @@ HttpResponse StringList(std::vector<std::string> values, int64_t limit) {
   for (const std::string& v : values) w.String(v);
   w.EndArray();
   return Success(w.str(), warnings);
+}
+
+// The parameters /api/v1/series, /labels and /label/<name>/values share. On an error,
+// `error` holds the answer to give.
+struct Selection {
+  int64_t start = 0;
+  int64_t end = 0;
+  int64_t limit = 0;
+  std::vector<std::vector<Matcher>> sets;  // One per match[]; at least one (empty) for labels.
+  std::optional<HttpResponse> error;
+};
+
+Selection ParseSelection(const Params& params) {
+  Selection sel;
+  absl::StatusOr<int64_t> start = TimeOr(params, "start", kMinTimeMs);
+  absl::StatusOr<int64_t> end = TimeOr(params, "end", kMaxTimeMs);
+  absl::StatusOr<int64_t> limit = Limit(params);
+  absl::StatusOr<std::vector<std::vector<Matcher>>> sets = MatcherSets(params);
+  if (!start.ok()) {
+    sel.error = BadParam("start", start.status());
+  } else if (!end.ok()) {
+    sel.error = BadParam("end", end.status());
+  } else if (!limit.ok()) {
+    sel.error = BadParam("limit", limit.status());
+  } else if (!sets.ok()) {
+    sel.error = BadParam("match[]", sets.status());
+  }
+  if (sel.error.has_value()) return sel;
+  sel.start = *start;
+  sel.end = *end;
+  sel.limit = *limit;
+  sel.sets = std::move(*sets);
+  if (sel.sets.empty()) sel.sets.emplace_back();
+  return sel;
+}
+
+// The sorted union of `list(matchers)` over every matcher set, as a JSON string list.
+HttpResponse UnionOfStrings(
+    const Selection& sel,
+    const std::function<absl::StatusOr<std::vector<std::string>>(const std::vector<Matcher>&)>&
+        list) {
+  std::set<std::string> all;
+  for (const std::vector<Matcher>& set : sel.sets) {
+    absl::StatusOr<std::vector<std::string>> r = list(set);
+    if (!r.ok()) return ApiError(ErrorType::kExecution, r.status().message());
+    all.insert(r->begin(), r->end());
+  }
+  return StringList(std::vector<std::string>(all.begin(), all.end()), sel.limit);
 }
 
 // Prometheus 3.x escapes a UTF-8 label name in a URL path as `U__` + name with `_` doubled
@@ -519,17 +567,11 @@ HttpResponse Api::SeriesEndpoint(const HttpRequest& req) {
   absl::StatusOr<Params> params = Params::Parse(req.query, req.Header("content-type"), req.body);
   if (!params.ok()) return ApiError(ErrorType::kBadData, params.status().message());
   if (!params->Has("match[]")) return ApiError(ErrorType::kBadData, "no match[] parameter provided");
-  absl::StatusOr<int64_t> start = TimeOr(*params, "start", kMinTimeMs);
-  if (!start.ok()) return BadParam("start", start.status());
-  absl::StatusOr<int64_t> end = TimeOr(*params, "end", kMaxTimeMs);
-  if (!end.ok()) return BadParam("end", end.status());
-  absl::StatusOr<int64_t> limit = Limit(*params);
-  if (!limit.ok()) return BadParam("limit", limit.status());
-  absl::StatusOr<std::vector<std::vector<Matcher>>> sets = MatcherSets(*params);
-  if (!sets.ok()) return BadParam("match[]", sets.status());
+  const Selection sel = ParseSelection(*params);
+  if (sel.error.has_value()) return *sel.error;
   std::set<Labels> found;
-  for (const std::vector<Matcher>& set : *sets) {
-    absl::StatusOr<std::vector<Series>> series = db_->Select(set, *start, *end);
+  for (const std::vector<Matcher>& set : sel.sets) {
+    absl::StatusOr<std::vector<Series>> series = db_->Select(set, sel.start, sel.end);
     if (!series.ok()) return ApiError(ErrorType::kExecution, series.status().message());
     for (Series& s : *series) found.insert(std::move(s.labels));
   }
@@ -538,7 +580,7 @@ HttpResponse Api::SeriesEndpoint(const HttpRequest& req) {
   w.BeginArray();
   int64_t n = 0;
   for (const Labels& ls : found) {
-    if (*limit > 0 && n == *limit) {
+    if (sel.limit > 0 && n == sel.limit) {
       warnings.emplace_back(kTruncatedWarning);
       break;
     }
@@ -552,22 +594,11 @@ HttpResponse Api::SeriesEndpoint(const HttpRequest& req) {
 HttpResponse Api::LabelNames(const HttpRequest& req) {
   absl::StatusOr<Params> params = Params::Parse(req.query, req.Header("content-type"), req.body);
   if (!params.ok()) return ApiError(ErrorType::kBadData, params.status().message());
-  absl::StatusOr<int64_t> start = TimeOr(*params, "start", kMinTimeMs);
-  if (!start.ok()) return BadParam("start", start.status());
-  absl::StatusOr<int64_t> end = TimeOr(*params, "end", kMaxTimeMs);
-  if (!end.ok()) return BadParam("end", end.status());
-  absl::StatusOr<int64_t> limit = Limit(*params);
-  if (!limit.ok()) return BadParam("limit", limit.status());
-  absl::StatusOr<std::vector<std::vector<Matcher>>> sets = MatcherSets(*params);
-  if (!sets.ok()) return BadParam("match[]", sets.status());
-  std::set<std::string> names;
-  if (sets->empty()) sets->emplace_back();
-  for (const std::vector<Matcher>& set : *sets) {
-    absl::StatusOr<std::vector<std::string>> r = db_->LabelNames(*start, *end, set);
-    if (!r.ok()) return ApiError(ErrorType::kExecution, r.status().message());
-    names.insert(r->begin(), r->end());
-  }
-  return StringList(std::vector<std::string>(names.begin(), names.end()), *limit);
+  const Selection sel = ParseSelection(*params);
+  if (sel.error.has_value()) return *sel.error;
+  return UnionOfStrings(sel, [&](const std::vector<Matcher>& set) {
+    return db_->LabelNames(sel.start, sel.end, set);
+  });
 }
 
 HttpResponse Api::LabelValues(const HttpRequest& req, const std::string& name) {
@@ -576,22 +607,11 @@ HttpResponse Api::LabelValues(const HttpRequest& req, const std::string& name) {
   if (name.empty()) {
     return ApiError(ErrorType::kBadData, absl::StrCat("invalid label name: \"", name, "\""));
   }
-  absl::StatusOr<int64_t> start = TimeOr(*params, "start", kMinTimeMs);
-  if (!start.ok()) return BadParam("start", start.status());
-  absl::StatusOr<int64_t> end = TimeOr(*params, "end", kMaxTimeMs);
-  if (!end.ok()) return BadParam("end", end.status());
-  absl::StatusOr<int64_t> limit = Limit(*params);
-  if (!limit.ok()) return BadParam("limit", limit.status());
-  absl::StatusOr<std::vector<std::vector<Matcher>>> sets = MatcherSets(*params);
-  if (!sets.ok()) return BadParam("match[]", sets.status());
-  std::set<std::string> values;
-  if (sets->empty()) sets->emplace_back();
-  for (const std::vector<Matcher>& set : *sets) {
-    absl::StatusOr<std::vector<std::string>> r = db_->LabelValues(name, *start, *end, set);
-    if (!r.ok()) return ApiError(ErrorType::kExecution, r.status().message());
-    values.insert(r->begin(), r->end());
-  }
-  return StringList(std::vector<std::string>(values.begin(), values.end()), *limit);
+  const Selection sel = ParseSelection(*params);
+  if (sel.error.has_value()) return *sel.error;
+  return UnionOfStrings(sel, [&](const std::vector<Matcher>& set) {
+    return db_->LabelValues(name, sel.start, sel.end, set);
+  });
 }
 
 HttpResponse Api::Metadata(const HttpRequest& req) {
@@ -758,18 +778,13 @@ HttpResponse Api::Targets() {
   w.Key("scrapeInterval").String("15s");
   w.Key("scrapeTimeout").String("10s");
   w.EndObject();
-  auto labels = [&w](const Labels& ls) {
-    w.BeginObject();
-    for (const Label& l : ls) w.Key(l.name).String(l.value);
-    w.EndObject();
-  };
   if (hooks_.scrape != nullptr) {
     for (const TargetStatus& t : hooks_.scrape->Targets()) {
       w.BeginObject();
       w.Key("discoveredLabels");
-      labels(t.discovered_labels);
+      WriteLabelsObject(t.discovered_labels, &w);
       w.Key("labels");
-      labels(t.labels);
+      WriteLabelsObject(t.labels, &w);
       w.Key("scrapePool").String(t.scrape_pool);
       w.Key("scrapeUrl").String(t.scrape_url);
       w.Key("globalUrl").String(t.scrape_url);
@@ -787,7 +802,7 @@ HttpResponse Api::Targets() {
   if (hooks_.scrape != nullptr) {
     for (const DroppedTargetStatus& t : hooks_.scrape->DroppedTargets()) {
       w.BeginObject().Key("discoveredLabels");
-      labels(t.discovered_labels);
+      WriteLabelsObject(t.discovered_labels, &w);
       w.Key("scrapePool").String(t.scrape_pool);
       w.EndObject();
     }

@@ -22,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "server/json.h"
+#include "server/query_json.h"
 #include "server/version.h"
 
 namespace ember::server {
@@ -141,11 +142,6 @@ absl::Status PostJson(const std::string& host, const std::string& port,
   }
 }
 
-void WriteLabels(const Labels& labels, JsonWriter* w) {
-  w->BeginObject();
-  for (const Label& l : labels) w->Key(l.name).String(l.value);
-  w->EndObject();
-}
 
 }  // namespace
 
@@ -215,9 +211,9 @@ std::string EncodeAlertsV2(const std::vector<PostableAlert>& alerts) {
   for (const PostableAlert& a : alerts) {
     w.BeginObject();
     w.Key("labels");
-    WriteLabels(a.labels, &w);
+    WriteLabelsObject(a.labels, &w);
     w.Key("annotations");
-    WriteLabels(a.annotations, &w);
+    WriteLabelsObject(a.annotations, &w);
     if (a.starts_at_ms != 0) w.Key("startsAt").String(FormatRfc3339Millis(a.starts_at_ms));
     if (a.ends_at_ms != 0) w.Key("endsAt").String(FormatRfc3339Millis(a.ends_at_ms));
     w.Key("generatorURL").String(a.generator_url);

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 
 #include "query/rules/rule_file.h"
+#include "server/query_json.h"
 
 namespace ember::server {
 namespace {
@@ -27,18 +28,13 @@ std::string FormatAlertValue(double v) {
   return std::string(buf, r.ptr);
 }
 
-void WriteLabels(const Labels& labels, JsonWriter* w) {
-  w->BeginObject();
-  for (const Label& l : labels) w->Key(l.name).String(l.value);
-  w->EndObject();
-}
 
 void WriteAlert(const rules::Alert& a, JsonWriter* w) {
   w->BeginObject();
   w->Key("labels");
-  WriteLabels(a.labels, w);
+  WriteLabelsObject(a.labels, w);
   w->Key("annotations");
-  WriteLabels(a.annotations, w);
+  WriteLabelsObject(a.annotations, w);
   w->Key("state").String(std::string(rules::AlertStateName(a.state)));
   w->Key("activeAt").String(FormatRfc3339(a.active_at_ms));
   if (a.keep_firing_since_ms != 0) {
@@ -201,9 +197,9 @@ void RuleManager::WriteRules(const std::string& type, JsonWriter* w) const {
         w->Key("duration").Double(static_cast<double>(st.rule.for_ms) / 1000);
         w->Key("keepFiringFor").Double(static_cast<double>(st.rule.keep_firing_for_ms) / 1000);
         w->Key("labels");
-        WriteLabels(st.rule.labels, w);
+        WriteLabelsObject(st.rule.labels, w);
         w->Key("annotations");
-        WriteLabels(st.rule.annotations, w);
+        WriteLabelsObject(st.rule.annotations, w);
         w->Key("alerts").BeginArray();
         for (const rules::Alert& a : st.alerts) WriteAlert(a, w);
         w->EndArray();
@@ -211,7 +207,7 @@ void RuleManager::WriteRules(const std::string& type, JsonWriter* w) const {
         w->Key("name").String(st.rule.record);
         w->Key("query").String(st.rule.expr);
         w->Key("labels");
-        WriteLabels(st.rule.labels, w);
+        WriteLabelsObject(st.rule.labels, w);
       }
       w->Key("health").String(std::string(rules::RuleHealthName(st.health)));
       w->Key("lastError").String(st.last_error);
