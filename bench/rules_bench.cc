@@ -46,6 +46,7 @@
 #include "query/engine.h"
 #include "query/rules/rule_group.h"
 #include "query/rules/rules.h"
+#include "tests/testutil/load_scrape_data.h"
 #include "tests/testutil/scrape_data.h"
 
 DEFINE_int32(targets, 50, "Targets of 131 series each");
@@ -78,30 +79,10 @@ void Load(Db* db, int targets, int scrapes) {
   so.targets = targets;
   so.start_ms = kStartMs;
   so.interval_ms = kIntervalMs;
-  testutil::ScrapeData data(so);
-  const std::vector<Labels>& series = data.series();
-  std::unique_ptr<Appender> app = db->NewAppender();
-  std::vector<double> values;
-  int64_t stored = 0;
-  for (int r = 0; r < scrapes; ++r) {
-    for (int target = 0; target < targets; ++target) {
-      int64_t t = 0;
-      data.NextScrape(target, &t, &values);
-      const auto [first, last] = data.target_series(target);
-      for (size_t i = first; i < last; ++i) {
-        absl::Status s = app->Append(series[i], t, values[i - first]);
-        if (!s.ok()) Die(s, "Append");
-      }
-    }
-    if (r % 4 == 3 || r == scrapes - 1) {
-      absl::StatusOr<CommitResult> c = app->Commit();
-      if (!c.ok()) Die(c.status(), "Commit");
-      if (!c->rejected.empty()) Die(c->rejected[0].status, "Commit rejected a sample");
-      stored += c->samples_stored;
-    }
-  }
-  std::fprintf(stderr, "rules_bench: stored %" PRId64 " samples of %zu series\n", stored,
-               series.size());
+  absl::StatusOr<int64_t> stored = testutil::LoadScrapeData(db, so, scrapes);
+  if (!stored.ok()) Die(stored.status(), "Load");
+  std::fprintf(stderr, "%s: stored %" PRId64 " samples of %d targets\n", "rules_bench", *stored,
+               targets);
 }
 
 void SetUp() {
