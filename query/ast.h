@@ -176,6 +176,15 @@ struct Call : Expr {
 // ParseExpr(ToString(e)) yields an equal tree (parentheses are kept as ParenExpr).
 std::string ToString(const Expr& e);
 
+// The longest duration a query may hold (a range, offset or step): Go's time.Duration, int64
+// nanoseconds, about 292 years, which bounds Prometheus's durations too. Longer ones are parse
+// errors ("duration out of range").
+inline constexpr int64_t kMaxDurationMs = INT64_MAX / 1'000'000;
+// Evaluation times (the API's time, start and end, and `@`) lie within +-kMaxEvalTimeMs (about
+// 146 million years). With durations bounded by kMaxDurationMs, no sum of a time and the
+// durations of any nesting the parser accepts can overflow int64 (UBSan-clean by construction).
+inline constexpr int64_t kMaxEvalTimeMs = int64_t{1} << 62;
+
 // Formatting helpers shared with the parser's messages.
 std::string FormatDuration(int64_t ms);          // `1h30m`, `500ms`, `0s`; REQUIRES: ms >= 0.
 std::string FormatNumber(double v);               // `1`, `0.5`, `+Inf`, `NaN`.

@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "query/ast.h"
 #include "absl/time/clock.h"
 #include "query/eval.h"
 #include "query/parser/parser.h"
@@ -51,14 +52,38 @@ QueryContext MakeContext(Db* db, const EngineOptions& options, std::string_view 
   return ctx;
 }
 
+absl::Status CheckEvalTime(const char* what, int64_t t_ms) {
+  if (t_ms < -kMaxEvalTimeMs || t_ms > kMaxEvalTimeMs) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " ", t_ms, " ms is out of range: evaluation times lie within +-", kMaxEvalTimeMs,
+        " ms"));
+  }
+  return absl::OkStatus();
+}
+
+// Gives back what the query still accounts for in EngineOptions::memory_in_use, however the
+// evaluation ends.
+class ReleaseOnExit {
+ public:
+  explicit ReleaseOnExit(QueryContext* ctx) : ctx_(ctx) {}
+  ~ReleaseOnExit() { ctx_->ReleaseAll(); }
+  ReleaseOnExit(const ReleaseOnExit&) = delete;
+  ReleaseOnExit& operator=(const ReleaseOnExit&) = delete;
+
+ private:
+  QueryContext* ctx_;
+};
+
 }  // namespace
 
 Engine::Engine(Db* db, EngineOptions options) : db_(db), options_(std::move(options)) {}
 
 absl::StatusOr<QueryResult> Engine::InstantQuery(std::string_view query, int64_t t_ms,
                                                  const std::atomic<bool>* cancel) {
+  EMBER_RETURN_IF_ERROR(CheckEvalTime("time", t_ms));
   EMBER_ASSIGN_OR_RETURN(ExprPtr expr, ParseExpr(query));
   QueryContext ctx = MakeContext(db_, options_, query, cancel, t_ms, t_ms);
+  ReleaseOnExit release(&ctx);
   Evaluator ev(&ctx, t_ms, t_ms, 1);
   QueryResult out;
   const ValueType type = expr->type();
@@ -99,6 +124,7 @@ absl::StatusOr<QueryResult> Engine::InstantQuery(std::string_view query, int64_t
     }
   }
   out.annotations = std::move(ctx.annotations);
+  out.peak_memory_bytes = ctx.peak_memory_bytes;
   return out;
 }
 
@@ -113,6 +139,8 @@ absl::StatusOr<QueryResult> Engine::RangeQuery(std::string_view query, int64_t s
   if (end_ms < start_ms) {
     return absl::InvalidArgumentError("end timestamp must not be before start time");
   }
+  EMBER_RETURN_IF_ERROR(CheckEvalTime("start", start_ms));
+  EMBER_RETURN_IF_ERROR(CheckEvalTime("end", end_ms));
   if ((end_ms - start_ms) / step_ms > kMaxPointsPerSeries) {  // As Prometheus's API checks.
     return absl::InvalidArgumentError(
         "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the "
@@ -126,6 +154,7 @@ absl::StatusOr<QueryResult> Engine::RangeQuery(std::string_view query, int64_t s
                      "\" for range query, must be Scalar or instant Vector"));
   }
   QueryContext ctx = MakeContext(db_, options_, query, cancel, start_ms, end_ms);
+  ReleaseOnExit release(&ctx);
   Evaluator ev(&ctx, start_ms, end_ms, step_ms);
   EMBER_ASSIGN_OR_RETURN(EvalResult r, ev.Eval(*expr));
   DropMarkedNames(&r.series);
@@ -135,6 +164,7 @@ absl::StatusOr<QueryResult> Engine::RangeQuery(std::string_view query, int64_t s
   out.value.t = end_ms;
   out.value.matrix = ToMatrix(std::move(r.series));
   out.annotations = std::move(ctx.annotations);
+  out.peak_memory_bytes = ctx.peak_memory_bytes;
   return out;
 }
 

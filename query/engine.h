@@ -22,8 +22,17 @@ struct EngineOptions {
   // Samples held in memory at once; beyond it the query fails with ResourceExhausted
   // ("query processing would load too many samples into memory in ...").
   int64_t max_samples = 50'000'000;
-  // Step of a subquery written without one (`x[5m:]`).
+  // Bytes a query may hold in memory: samples loaded from storage, step vectors and subquery
+  // buffers, as the evaluator accounts for them (16 bytes a point plus label bytes). Past it
+  // the query fails with ResourceExhausted ("query would use more than ... bytes of memory"),
+  // checked as the memory grows, so a query ends before the allocator fails. 0: no limit.
+  int64_t max_memory_bytes = 0;
+  // Step of a subquery written without one (`x[5m:]`). `ember serve` sets the config's
+  // global.evaluation_interval, as Prometheus does.
   int64_t default_subquery_step_ms = 60 * 1000;
+  // When set, every running query adds the bytes it accounts for here while it runs (for
+  // /metrics). Not owned; must outlive the queries.
+  std::atomic<int64_t>* memory_in_use = nullptr;
 };
 
 // Non-fatal annotations a query produced, as Prometheus returns them.
@@ -35,12 +44,15 @@ struct Annotations {
 struct QueryResult {
   Value value;  // Instant: its own type. Range: kMatrix, points at every step with a value.
   Annotations annotations;
+  int64_t peak_memory_bytes = 0;  // The most the query held at once, as accounted.
 };
 
 class Engine {
  public:
   Engine(Db* db, EngineOptions options);
 
+  // Evaluation times must lie within +-kMaxEvalTimeMs (query/ast.h); others are
+  // InvalidArgument.
   // Evaluates `query` at `t_ms`. InvalidArgument (with "line:col: parse error: ...") for a bad
   // query; DeadlineExceeded, ResourceExhausted, Cancelled for the limits; other evaluation
   // errors (e.g. "many-to-many matching not allowed") as InvalidArgument.

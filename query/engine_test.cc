@@ -1,6 +1,10 @@
 #include "query/engine.h"
 
+#include <atomic>
 #include <bit>
+#include <chrono>
+#include <climits>
+#include <thread>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -10,6 +14,7 @@
 #include "ember/options.h"
 #include "ember/sample.h"
 #include "gtest/gtest.h"
+#include "query/ast.h"
 #include "query/eval.h"
 #include "storage/label_codec.h"
 #include "tests/testutil/temp_dir.h"
@@ -305,6 +310,70 @@ TEST_F(EngineTest, CancelledQueryStops) {
   std::atomic<bool> cancel{true};
   auto r = engine_->InstantQuery("m", 0, &cancel);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
+}
+
+TEST_F(EngineTest, MemoryBudgetEndsAQueryWithResourceExhausted) {
+  Load(L({{"__name__", "m"}}), 10'000, {1, 2, 3});
+  EngineOptions o;
+  o.max_memory_bytes = 1 << 20;
+  std::atomic<int64_t> in_use{0};
+  o.memory_in_use = &in_use;
+  Engine engine(db_.get(), o);
+  // 3.6 M steps of 16 bytes: far past 1 MiB.
+  auto r = engine.InstantQuery("count_over_time(vector(1)[1h:1ms])", 3'600'000);
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
+  EXPECT_NE(r.status().message().find("query.max-memory-bytes"), std::string_view::npos);
+  EXPECT_EQ(in_use.load(), 0);  // Given back, however the query ended.
+  // Small queries still fit, and report what they held.
+  auto ok = engine.InstantQuery("count_over_time(m[1m:10s])", 30'000);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_GT(ok->peak_memory_bytes, 0);
+  EXPECT_LE(ok->peak_memory_bytes, o.max_memory_bytes);
+  EXPECT_EQ(in_use.load(), 0);
+}
+
+TEST_F(EngineTest, SubqueryWithMoreStepsThanMaxSamplesFailsBeforeAllocating) {
+  // 10 years at 1 ms: 3e11 steps; must not reach the allocator.
+  auto r = engine_->InstantQuery("count_over_time(vector(1)[10y:1ms])", 0);
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
+  EXPECT_NE(r.status().message().find("too many samples"), std::string_view::npos);
+}
+
+TEST_F(EngineTest, EvaluationTimesOutOfRangeAreInvalidArgument) {
+  EXPECT_EQ(engine_->InstantQuery("1", kMaxEvalTimeMs + 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->InstantQuery("1", INT64_MIN).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->RangeQuery("1", INT64_MAX - 10, INT64_MAX, 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // The edges themselves evaluate, with durations at their own limits (no overflow).
+  EXPECT_TRUE(engine_->InstantQuery("count_over_time(vector(1)[292y:100y] offset -292y)",
+                                    kMaxEvalTimeMs)
+                  .ok());
+  EXPECT_TRUE(engine_->InstantQuery("m offset 292y", -kMaxEvalTimeMs).ok());
+}
+
+TEST_F(EngineTest, DurationsPastGoDurationRangeAreParseErrors) {
+  for (const char* q : {"m[1e300s]", "m[300y]", "m offset 1e300", "m offset 300y",
+                        "m[5m:1e300]", "m @ 1e300", "m @ -1e300"}) {
+    SCOPED_TRACE(q);
+    auto r = engine_->InstantQuery(q, 0);
+    ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
+    EXPECT_NE(r.status().message().find("parse error"), std::string_view::npos) << r.status();
+  }
+}
+
+TEST_F(EngineTest, CancelDuringAHeavyQueryStopsIt) {
+  std::atomic<bool> cancel{false};
+  std::thread canceller([&cancel] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    cancel.store(true);
+  });
+  // Minutes of work uncancelled: windows of 86,400 points at 86,400 steps.
+  auto r = engine_->InstantQuery("sum_over_time(sum_over_time(vector(1)[1d:1s])[1d:1s])",
+                                 86'400'000, &cancel);
+  canceller.join();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled) << r.status();
 }
 
 }  // namespace

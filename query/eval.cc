@@ -37,10 +37,44 @@ absl::Status QueryContext::AddSamples(int64_t n) {
         "(max_samples=",
         options->max_samples, ")"));
   }
+  return Charge(n * static_cast<int64_t>(sizeof(Point)));
+}
+
+void QueryContext::ReleaseSamples(int64_t n) {
+  current_samples -= n;
+  const int64_t bytes = std::min(memory_bytes, n * static_cast<int64_t>(sizeof(Point)));
+  memory_bytes -= bytes;
+  if (options->memory_in_use != nullptr) options->memory_in_use->fetch_sub(bytes);
+}
+
+absl::Status QueryContext::Charge(int64_t bytes) {
+  memory_bytes += bytes;
+  peak_memory_bytes = std::max(peak_memory_bytes, memory_bytes);
+  if (options->memory_in_use != nullptr) options->memory_in_use->fetch_add(bytes);
+  if (options->max_memory_bytes > 0 && memory_bytes > options->max_memory_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "query would use more than ", options->max_memory_bytes,
+        " bytes of memory (query.max-memory-bytes); narrow the selectors, the range or the "
+        "subquery resolution"));
+  }
   return absl::OkStatus();
 }
 
+void QueryContext::ReleaseAll() {
+  if (options->memory_in_use != nullptr) options->memory_in_use->fetch_sub(memory_bytes);
+  memory_bytes = 0;
+}
+
 namespace {
+
+// What a label set costs in memory, for the query's memory account.
+int64_t LabelsBytes(const Labels& labels) {
+  int64_t n = static_cast<int64_t>(sizeof(Labels));
+  for (const Label& l : labels) {
+    n += static_cast<int64_t>(sizeof(Label) + l.name.size() + l.value.size());
+  }
+  return n;
+}
 
 std::string Position(std::string_view text, PosRange pos) {
   int line = 1;
@@ -202,6 +236,7 @@ absl::StatusOr<SeriesList> Evaluator::LoadSeries(const VectorSelector& vs, int64
     EMBER_RETURN_IF_ERROR(ctx_->Check());
     EvalSeries es;
     es.labels = std::move(s.labels);
+    EMBER_RETURN_IF_ERROR(ctx_->Charge(LabelsBytes(es.labels)));
     SampleIterator* it = s.samples.get();
     int64_t n = 0;
     while (it->Next()) {
@@ -247,7 +282,7 @@ absl::StatusOr<EvalResult> Evaluator::EvalVectorSelector(const VectorSelector& v
     }
     if (!o.points.empty()) r.series.push_back(std::move(o));
   }
-  ctx_->current_samples -= loaded;
+  ctx_->ReleaseSamples(loaded);
   return r;
 }
 
@@ -266,6 +301,15 @@ absl::StatusOr<SeriesList> Evaluator::EvalSubqueryPoints(const SubqueryExpr& sq,
   int64_t inner_start = step * (lo / step);
   if (inner_start <= lo) inner_start += step;
   if (inner_start > base_end) return SeriesList{};
+  // Every step of the inner evaluation holds at least a point per series: more steps than
+  // max_samples can never fit, so fail before allocating per-step buffers.
+  if ((base_end - inner_start) / step + 1 > ctx_->options->max_samples) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "query processing would load too many samples into memory in subquery evaluation: ",
+        (base_end - inner_start) / step + 1, " steps (max_samples=",
+        ctx_->options->max_samples, ")"));
+  }
+  EMBER_RETURN_IF_ERROR(ctx_->Check());
   Evaluator inner(ctx_, inner_start, base_end, step);
   EMBER_ASSIGN_OR_RETURN(EvalResult r, inner.Eval(*sq.expr));
   if (r.type != ValueType::kVector && r.type != ValueType::kScalar) {
@@ -396,11 +440,17 @@ absl::StatusOr<SeriesList> Evaluator::RangeEval(std::span<const EvalResult* cons
       }
     }
     out.clear();
+    int64_t inputs = 1;
+    for (const EvalVector& v : vecs) inputs += static_cast<int64_t>(v.size());
+    EMBER_RETURN_IF_ERROR(ctx_->CheckWork(inputs));
     EMBER_RETURN_IF_ERROR(fn(std::span<EvalVector>(vecs), ts, &out));
+    EMBER_RETURN_IF_ERROR(
+        ctx_->Charge(static_cast<int64_t>(out.size() * sizeof(Point))));
     if (single) result.reserve(out.size());
     for (const EvalSample& s : out) {
       bool inserted = false;
       const size_t idx = index.FindOrAdd(s.labels, &result, &inserted);
+      if (inserted) EMBER_RETURN_IF_ERROR(ctx_->Charge(LabelsBytes(*s.labels)));
       EvalSeries& dst = result[idx];
       // A series' name goes if any step's does (Prometheus marks whole series).
       if (s.drop_name) dst.drop_name = true;
@@ -563,7 +613,7 @@ absl::StatusOr<EvalResult> Evaluator::EvalRangeFunction(const Call& e, int matri
       if (!present[i]) o.points.push_back({start_ + i * interval_, 1});
     }
     if (!o.points.empty()) r.series.push_back(std::move(o));
-    ctx_->current_samples -= arg.loaded;
+    ctx_->ReleaseSamples(arg.loaded);
     return r;
   }
 
@@ -583,12 +633,12 @@ absl::StatusOr<EvalResult> Evaluator::EvalRangeFunction(const Call& e, int matri
     const std::vector<Point>& pts = s.points;
     o.points.reserve(OutputBound(arg, pts));
     for (int64_t i = 0; i < steps; ++i) {
-      EMBER_RETURN_IF_ERROR(ctx_->CheckSometimes());
       const int64_t ts = start_ + i * interval_;
       const int64_t wend = WindowEnd(arg, ts);
       const int64_t wstart = wend - arg.range_ms;
       while (hi < pts.size() && pts[hi].t <= wend) ++hi;
       while (lo < hi && pts[lo].t <= wstart) ++lo;
+      EMBER_RETURN_IF_ERROR(ctx_->CheckWork(static_cast<int64_t>(hi - lo) + 1));
       if (lo == hi) continue;
       WindowInput in;
       in.points = std::span<const Point>(pts.data() + lo, hi - lo);
@@ -604,6 +654,8 @@ absl::StatusOr<EvalResult> Evaluator::EvalRangeFunction(const Call& e, int matri
       if (fn(in, &v)) o.points.push_back({ts, v});
     }
     if (o.points.empty()) continue;
+    EMBER_RETURN_IF_ERROR(ctx_->Charge(
+        static_cast<int64_t>(o.points.size() * sizeof(Point)) + LabelsBytes(s.labels)));
     if (counter_fn) {
       const std::string_view name = GetLabelValue(s.labels, kMetricNameLabel);
       if (!name.empty() && !IsCounterName(name)) {
@@ -617,7 +669,7 @@ absl::StatusOr<EvalResult> Evaluator::EvalRangeFunction(const Call& e, int matri
     o.drop_name = s.drop_name || !KeepsName(id);
     r.series.push_back(std::move(o));
   }
-  ctx_->current_samples -= arg.loaded;
+  ctx_->ReleaseSamples(arg.loaded);
   return r;
 }
 

@@ -92,16 +92,35 @@ struct QueryContext {
   int64_t query_start = 0;  // `@ start()`.
   int64_t query_end = 0;    // `@ end()`.
   int64_t current_samples = 0;
+  int64_t memory_bytes = 0;       // Accounted bytes held now (see EngineOptions).
+  int64_t peak_memory_bytes = 0;  // The most memory_bytes was.
   Annotations annotations;
   int64_t polls = 0;
+  int64_t work = 0;
   LabelPool labels;  // Label sets created while evaluating.
 
   // Cancelled / DeadlineExceeded once the client went away or the timeout passed.
   absl::Status Check();
   // Cheap enough for inner loops: does the real check every 1024th call.
   absl::Status CheckSometimes() { return (++polls & 1023) == 0 ? Check() : absl::OkStatus(); }
-  // Counts `n` more samples held in memory; ResourceExhausted past max_samples.
+  // For loops whose iterations differ in cost: counts `units` of work (points visited) and
+  // checks once about every 64 Ki of them, so a cancel or the timeout is seen within a
+  // fraction of a millisecond of CPU whatever the windows' sizes.
+  absl::Status CheckWork(int64_t units) {
+    work += units;
+    if (work < (int64_t{1} << 16)) return absl::OkStatus();
+    work = 0;
+    return Check();
+  }
+  // Counts `n` more samples held in memory (and their bytes); ResourceExhausted past
+  // max_samples or max_memory_bytes.
   absl::Status AddSamples(int64_t n);
+  // Forgets `n` samples counted by AddSamples, freed now.
+  void ReleaseSamples(int64_t n);
+  // Accounts `bytes` more memory held; ResourceExhausted past max_memory_bytes.
+  absl::Status Charge(int64_t bytes);
+  // Takes back what the query still holds from EngineOptions::memory_in_use; at its end.
+  void ReleaseAll();
   void Warn(std::string_view text, PosRange pos);
   void Info(std::string_view text, PosRange pos);
 };

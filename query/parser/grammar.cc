@@ -244,7 +244,7 @@ Token LexNumberOrDuration(std::string_view text, size_t pos) {
       if (!ordered) {
         return ErrorToken(t.begin, absl::StrCat("not a valid duration string: ", QuoteString(lit)));
       }
-      if (overflow) {
+      if (overflow || total > kMaxDurationMs) {
         return ErrorToken(t.begin, absl::StrCat("duration out of range: ", QuoteString(lit)));
       }
       t.kind = Tok::kDuration;

@@ -428,7 +428,7 @@ class Parser {
       ms = tok_.duration_ms;
     } else if (tok_.kind == Tok::kNumber) {
       const double s = tok_.number;
-      if (!std::isfinite(s) || std::abs(s) > 9.2e15) {
+      if (!std::isfinite(s) || std::abs(s) * 1000 > static_cast<double>(kMaxDurationMs)) {
         Fail(tok_.begin, "duration out of range");
         return std::nullopt;
       }
@@ -572,8 +572,9 @@ class Parser {
         return Unexpected("@", "timestamp");
       }
       if (negative) seconds = -seconds;
-      if (!std::isfinite(seconds) || seconds >= 9.223372036854775e18 / 1000 ||
-          seconds <= -9.223372036854775e18 / 1000) {
+      // Prometheus's bound is the int64 range of milliseconds; Ember's is kMaxEvalTimeMs, so
+      // that `@ t offset d` can never overflow.
+      if (!std::isfinite(seconds) || std::abs(seconds) * 1000 > static_cast<double>(kMaxEvalTimeMs)) {
         return Fail(e->pos.begin,
                     absl::StrCat("timestamp out of bounds for @ modifier: ", FormatAtSeconds(seconds)));
       }

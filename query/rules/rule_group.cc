@@ -1,6 +1,7 @@
 #include "query/rules/rule_group.h"
 
 #include <algorithm>
+#include <functional>
 #include <chrono>
 #include <cmath>
 #include <optional>
@@ -104,10 +105,11 @@ struct GroupEvaluator::CompiledRule {
 };
 
 GroupEvaluator::GroupEvaluator(const RuleGroup& group, Db* db, query::EngineOptions engine_options,
-                               Labels external_labels)
+                               Labels external_labels, query::QueryExecutor* executor)
     : group_(group),
       db_(db),
       engine_(db, engine_options),
+      executor_(executor),
       external_labels_(std::move(external_labels)) {
   compiled_.reserve(group_.rules.size());
   for (const Rule& rule : group_.rules) {
@@ -127,9 +129,13 @@ GroupEvaluator::~GroupEvaluator() = default;
 namespace {
 
 // Prometheus's EngineQueryFunc: a scalar becomes a one-sample vector with no labels.
-absl::StatusOr<query::Vector> QueryVector(query::Engine& engine, std::string_view expr,
-                                          int64_t t_ms) {
-  EMBER_ASSIGN_OR_RETURN(query::QueryResult r, engine.InstantQuery(expr, t_ms));
+absl::StatusOr<query::Vector> QueryVector(query::Engine& engine, query::QueryExecutor* executor,
+                                          std::string_view expr, int64_t t_ms) {
+  const std::function<absl::StatusOr<query::QueryResult>()> run = [&] {
+    return engine.InstantQuery(expr, t_ms);
+  };
+  EMBER_ASSIGN_OR_RETURN(query::QueryResult r,
+                         executor != nullptr ? executor->Run(run) : run());
   switch (r.value.type) {
     case query::ValueType::kVector:
       return std::move(r.value.vector);
@@ -146,7 +152,7 @@ absl::StatusOr<query::Vector> QueryVector(query::Engine& engine, std::string_vie
 
 absl::StatusOr<GroupEvaluator::Output> GroupEvaluator::EvalRecording(size_t i, int64_t t_ms) {
   const Rule& rule = group_.rules[i];
-  EMBER_ASSIGN_OR_RETURN(query::Vector vec, QueryVector(engine_, rule.expr, t_ms));
+  EMBER_ASSIGN_OR_RETURN(query::Vector vec, QueryVector(engine_, executor_, rule.expr, t_ms));
   Output out;
   std::set<Labels> seen;
   for (query::VectorSample& s : vec) {
@@ -171,7 +177,7 @@ absl::StatusOr<GroupEvaluator::Output> GroupEvaluator::EvalRecording(size_t i, i
 absl::StatusOr<GroupEvaluator::Output> GroupEvaluator::EvalAlerting(size_t i, int64_t t_ms) {
   const Rule& rule = group_.rules[i];
   const CompiledRule& compiled = compiled_[i];
-  EMBER_ASSIGN_OR_RETURN(query::Vector vec, QueryVector(engine_, rule.expr, t_ms));
+  EMBER_ASSIGN_OR_RETURN(query::Vector vec, QueryVector(engine_, executor_, rule.expr, t_ms));
 
   // Alerts for this result, keyed by their labels; templates expand outside the lock.
   std::map<Labels, Alert> result;

@@ -27,6 +27,7 @@
 #include "ember/db.h"
 #include "ember/labels.h"
 #include "query/engine.h"
+#include "query/executor.h"
 #include "query/rules/rules.h"
 
 namespace ember::rules {
@@ -83,8 +84,10 @@ class GroupEvaluator {
   // `db` must outlive the evaluator. `external_labels` reach templates as $externalLabels.
   // Templates are parsed here; one that fails to parse expands to
   // "<error expanding template: ...>" at every evaluation, as in Prometheus.
+  // `executor`, when set, runs every rule's query (so rules share the API's query limits); it
+  // must outlive the evaluator. Null: queries run on the calling thread.
   GroupEvaluator(const RuleGroup& group, Db* db, query::EngineOptions engine_options,
-                 Labels external_labels);
+                 Labels external_labels, query::QueryExecutor* executor = nullptr);
   ~GroupEvaluator();
   GroupEvaluator(const GroupEvaluator&) = delete;
   GroupEvaluator& operator=(const GroupEvaluator&) = delete;
@@ -146,6 +149,7 @@ class GroupEvaluator {
   const RuleGroup group_;
   Db* const db_;
   query::Engine engine_;
+  query::QueryExecutor* const executor_;
   const Labels external_labels_;
   std::vector<CompiledRule> compiled_;  // One per rule; constant after construction.
 
