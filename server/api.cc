@@ -146,6 +146,41 @@ absl::StatusOr<int64_t> TimeOr(const Params& p, std::string_view name, int64_t f
   return ParseTimeParam(*v);
 }
 
+// A query's evaluation time: a time parameter within the engine's range (query/ast.h).
+absl::StatusOr<int64_t> EvalTime(absl::StatusOr<int64_t> t) {
+  if (t.ok() && (*t < -query::kMaxEvalTimeMs || *t > query::kMaxEvalTimeMs)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        *t, " ms is out of range: queries are evaluated within +-", query::kMaxEvalTimeMs,
+        " ms of the epoch (about 146 million years)"));
+  }
+  return t;
+}
+
+// The paths whose handlers read the database at length: they run on the query executor.
+bool RunsOnExecutor(const std::string& path) {
+  return path == "/api/v1/query" || path == "/api/v1/query_range" ||
+         path == "/api/v1/series" || path == "/api/v1/labels" ||
+         path == "/api/v1/status/tsdb" ||
+         (absl::StartsWith(path, "/api/v1/label/") && absl::EndsWith(path, "/values"));
+}
+
+// Points and label bytes of a result, for the memory its JSON will take.
+int64_t ResultJsonBytesEstimate(const query::Value& v) {
+  // `[1435781451.781,"0.123456789"]`: about 32 bytes a point; labels as `"name":"value",`.
+  constexpr int64_t kPointBytes = 32;
+  int64_t bytes = 64;
+  auto labels = [](const Labels& ls) {
+    int64_t n = 16;
+    for (const Label& l : ls) n += static_cast<int64_t>(l.name.size() + l.value.size() + 6);
+    return n;
+  };
+  for (const query::VectorSample& s : v.vector) bytes += labels(s.labels) + kPointBytes;
+  for (const query::MatrixSeries& s : v.matrix) {
+    bytes += labels(s.labels) + kPointBytes * static_cast<int64_t>(s.points.size());
+  }
+  return bytes + static_cast<int64_t>(v.str.size());
+}
+
 // Matcher sets of every `match[]`: each must be a series selector.
 absl::StatusOr<std::vector<std::vector<Matcher>>> MatcherSets(const Params& p) {
   std::vector<std::vector<Matcher>> sets;
@@ -326,8 +361,39 @@ ProcessStats ReadProcessStats() {
 
 }  // namespace
 
-Api::Api(Db* db, ApiOptions options, MetricsRegistry* metrics)
-    : db_(db), options_(std::move(options)), metrics_(metrics), start_time_ms_(NowMs()) {
+Api::Api(Db* db, ApiOptions options, MetricsRegistry* metrics, query::QueryExecutor* executor)
+    : db_(db),
+      options_(std::move(options)),
+      own_executor_(executor == nullptr
+                        ? std::make_unique<query::QueryExecutor>(query::ExecutorOptions{})
+                        : nullptr),
+      executor_(executor != nullptr ? executor : own_executor_.get()),
+      metrics_(metrics),
+      start_time_ms_(NowMs()) {
+  options_.engine.memory_in_use = executor_->memory_in_use();
+  CounterFamily* queries_running = metrics_->AddGauge(
+      "ember_queries_running", "Queries being evaluated now (API and rules).");
+  CounterFamily* queries_queued = metrics_->AddGauge(
+      "ember_queries_queued", "Queries waiting for one of the query.max-concurrency workers.");
+  CounterFamily* query_memory = metrics_->AddGauge(
+      "ember_query_memory_bytes", "Memory the running queries account for (loaded samples, "
+                                  "step vectors, subquery buffers).");
+  CounterFamily* queries_done = metrics_->AddCounter(
+      "ember_queries_total",
+      "Queries by outcome: completed, cancelled (the client left), timed_out, over_limit "
+      "(max-samples or the memory budget), rejected (queue full or waited too long).",
+      {"outcome"});
+  metrics_->AddCollector([=, this] {
+    const query::ExecutorStats st = executor_->stats();
+    queries_running->With({})->Set(static_cast<double>(st.running));
+    queries_queued->With({})->Set(static_cast<double>(st.queued));
+    query_memory->With({})->Set(static_cast<double>(st.memory_bytes));
+    queries_done->With({"completed"})->Set(static_cast<double>(st.completed));
+    queries_done->With({"cancelled"})->Set(static_cast<double>(st.cancelled));
+    queries_done->With({"timed_out"})->Set(static_cast<double>(st.timed_out));
+    queries_done->With({"over_limit"})->Set(static_cast<double>(st.over_limit));
+    queries_done->With({"rejected"})->Set(static_cast<double>(st.rejected));
+  });
   requests_ = metrics_->AddCounter("ember_http_requests_total",
                                    "HTTP requests served, by handler and status code.",
                                    {"handler", "code"});
@@ -392,22 +458,54 @@ Api::Api(Db* db, ApiOptions options, MetricsRegistry* metrics)
 
 void Api::SetReady(bool ready) { ready_.store(ready); }
 
-HttpResponse Api::Handle(const HttpRequest& request) {
-  const auto t0 = std::chrono::steady_clock::now();
-  std::string handler;
-  HttpResponse r = Route(request, &handler);
+void Api::Record(const std::string& handler, int status,
+                 std::chrono::steady_clock::time_point start) {
   const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  requests_->With({handler, absl::StrCat(r.status)})->Inc();
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  requests_->With({handler, absl::StrCat(status)})->Inc();
   request_duration_->With({handler})->Observe(seconds);
-  return r;
 }
 
-HttpResponse Api::Route(const HttpRequest& req, std::string* handler) {
+void Api::Handle(HttpRequest request, HttpReply reply) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (!RunsOnExecutor(request.path)) {
+    std::string handler;
+    Call call;
+    HttpResponse r = Route(request, &handler, &call);
+    Record(handler, r.status, t0);
+    reply(std::move(r));
+    return;
+  }
+  auto req = std::make_shared<const HttpRequest>(std::move(request));
+  std::shared_ptr<const std::atomic<bool>> cancel = req->cancelled;
+  executor_->Submit(
+      [this, req, reply = std::move(reply), t0](const absl::Status& admission) -> absl::Status {
+        std::string handler = req->path;
+        Call call;
+        call.cancel = req->cancelled.get();
+        HttpResponse r;
+        if (!admission.ok()) {
+          r = ApiError(absl::IsCancelled(admission) ? ErrorType::kCanceled
+                                                    : ErrorType::kUnavailable,
+                       admission.message());
+          call.outcome = admission;
+        } else {
+          r = Route(*req, &handler, &call);
+        }
+        Record(handler, r.status, t0);
+        reply(std::move(r));
+        return call.outcome;
+      },
+      std::move(cancel));
+}
+
+HttpResponse Api::Route(const HttpRequest& req, std::string* handler, Call* call) {
   const std::string& p = req.path;
   *handler = p;
-  if (p == "/api/v1/query") return IsReadMethod(req) ? Query(req) : MethodNotAllowed();
-  if (p == "/api/v1/query_range") return IsReadMethod(req) ? QueryRange(req) : MethodNotAllowed();
+  if (p == "/api/v1/query") return IsReadMethod(req) ? Query(req, call) : MethodNotAllowed();
+  if (p == "/api/v1/query_range") {
+    return IsReadMethod(req) ? QueryRange(req, call) : MethodNotAllowed();
+  }
   if (p == "/api/v1/format_query") {
     return IsReadMethod(req) ? FormatQuery(req) : MethodNotAllowed();
   }
@@ -485,13 +583,31 @@ HttpResponse Api::Route(const HttpRequest& req, std::string* handler) {
 }
 
 HttpResponse Api::Evaluate(
-    const Params& params, const char* kind,
+    const Params& params, const char* kind, Call* call,
     const std::function<absl::StatusOr<query::QueryResult>(query::Engine&)>& run) {
   query::EngineOptions eo = options_.engine;
+  eo.default_subquery_step_ms = default_subquery_step_ms_.load();
   if (std::optional<std::string> timeout = params.Get("timeout"); timeout && !timeout->empty()) {
     absl::StatusOr<int64_t> ms = ParseDurationParam(*timeout);
     if (!ms.ok()) return BadParam("timeout", ms.status());
+    if (*ms < 0) {
+      return BadParam("timeout", absl::InvalidArgumentError(absl::StrCat(
+                                     "timeout must not be negative, got ", *timeout)));
+    }
     if (*ms > 0) eo.timeout_ms = std::min(eo.timeout_ms, *ms);
+  }
+  if (std::optional<std::string> lb = params.Get("lookback_delta"); lb && !lb->empty()) {
+    absl::StatusOr<int64_t> ms = ParseDurationParam(*lb);
+    if (!ms.ok()) return BadParam("lookback_delta", ms.status());
+    if (*ms < 0) {
+      return BadParam("lookback_delta", absl::InvalidArgumentError(absl::StrCat(
+                                            "lookback_delta must not be negative, got ", *lb)));
+    }
+    if (*ms > query::kMaxDurationMs) {
+      return BadParam("lookback_delta",
+                      absl::InvalidArgumentError("lookback_delta is out of range"));
+    }
+    if (*ms > 0) eo.lookback_delta_ms = *ms;
   }
   query::Engine engine(db_, eo);
   const auto t0 = std::chrono::steady_clock::now();
@@ -500,35 +616,50 @@ HttpResponse Api::Evaluate(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   query_duration_->With({kind})->Observe(seconds);
   if (seconds >= 0.02) trim_requested_.store(true);
+  call->outcome = r.status();
   if (!r.ok()) return QueryError(r.status());
+  // The answer's JSON counts against the memory budget too.
+  if (eo.max_memory_bytes > 0 &&
+      r->peak_memory_bytes + ResultJsonBytesEstimate(r->value) > eo.max_memory_bytes) {
+    call->outcome = absl::ResourceExhaustedError("result too large");
+    return ApiError(ErrorType::kExecution,
+                    absl::StrCat("the query's result would need more than ",
+                                 eo.max_memory_bytes,
+                                 " bytes of memory to encode (query.max-memory-bytes); narrow "
+                                 "the selectors or the range"));
+  }
   JsonWriter w;
-  WriteQueryData(r->value, &w);
+  if (!WriteQueryData(r->value, &w, call->cancel)) {
+    call->outcome = absl::CancelledError("query was canceled while encoding its result");
+    return QueryError(call->outcome);
+  }
   return Success(w.str(), r->annotations.warnings, r->annotations.infos);
 }
 
-HttpResponse Api::Query(const HttpRequest& req) {
+HttpResponse Api::Query(const HttpRequest& req, Call* call) {
   absl::StatusOr<Params> params = Params::Parse(req.query, req.Header("content-type"), req.body);
   if (!params.ok()) return ApiError(ErrorType::kBadData, params.status().message());
   std::optional<std::string> q = params->Get("query");
   if (!q.has_value()) {
     return ApiError(ErrorType::kBadData, "invalid parameter \"query\": query must not be empty");
   }
-  absl::StatusOr<int64_t> t = TimeOr(*params, "time", NowMs());
+  absl::StatusOr<int64_t> t = EvalTime(TimeOr(*params, "time", NowMs()));
   if (!t.ok()) return BadParam("time", t.status());
-  return Evaluate(*params, "instant",
-                  [&](query::Engine& engine) { return engine.InstantQuery(*q, *t); });
+  return Evaluate(*params, "instant", call, [&](query::Engine& engine) {
+    return engine.InstantQuery(*q, *t, call->cancel);
+  });
 }
 
-HttpResponse Api::QueryRange(const HttpRequest& req) {
+HttpResponse Api::QueryRange(const HttpRequest& req, Call* call) {
   absl::StatusOr<Params> params = Params::Parse(req.query, req.Header("content-type"), req.body);
   if (!params.ok()) return ApiError(ErrorType::kBadData, params.status().message());
   std::optional<std::string> q = params->Get("query");
   if (!q.has_value()) {
     return ApiError(ErrorType::kBadData, "invalid parameter \"query\": query must not be empty");
   }
-  absl::StatusOr<int64_t> start = ParseTimeParam(params->Get("start").value_or(""));
+  absl::StatusOr<int64_t> start = EvalTime(ParseTimeParam(params->Get("start").value_or("")));
   if (!start.ok()) return BadParam("start", start.status());
-  absl::StatusOr<int64_t> end = ParseTimeParam(params->Get("end").value_or(""));
+  absl::StatusOr<int64_t> end = EvalTime(ParseTimeParam(params->Get("end").value_or("")));
   if (!end.ok()) return BadParam("end", end.status());
   if (*end < *start) {
     return BadParam("end", absl::InvalidArgumentError("end timestamp must not be before start time"));
@@ -548,8 +679,8 @@ HttpResponse Api::QueryRange(const HttpRequest& req) {
                                  " points per timeseries. Try decreasing the query resolution "
                                  "(?step=XX)"));
   }
-  return Evaluate(*params, "range", [&](query::Engine& engine) {
-    return engine.RangeQuery(*q, *start, *end, *step);
+  return Evaluate(*params, "range", call, [&](query::Engine& engine) {
+    return engine.RangeQuery(*q, *start, *end, *step, call->cancel);
   });
 }
 
@@ -681,6 +812,20 @@ HttpResponse Api::RuntimeInfo() {
   w.Key("storageRetention")
       .String(options_.retention_ms > 0 ? query::FormatDuration(options_.retention_ms)
                                         : std::string("unlimited"));
+  // Ember's own: the query executor's state (Prometheus has no such field).
+  const query::ExecutorStats qs = executor_->stats();
+  w.Key("queries").BeginObject();
+  w.Key("running").Int(qs.running);
+  w.Key("queued").Int(qs.queued);
+  w.Key("memoryBytes").Int(qs.memory_bytes);
+  w.Key("completed").Int(qs.completed);
+  w.Key("cancelled").Int(qs.cancelled);
+  w.Key("timedOut").Int(qs.timed_out);
+  w.Key("overLimit").Int(qs.over_limit);
+  w.Key("rejected").Int(qs.rejected);
+  w.Key("maxConcurrency").Int(executor_->options().max_concurrency);
+  w.Key("maxMemoryBytes").Int(options_.engine.max_memory_bytes);
+  w.EndObject();
   w.EndObject();
   return Success(w.str());
 }

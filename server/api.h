@@ -1,13 +1,18 @@
 // Prometheus's HTTP API v1 over an Ember database, and the ingest doors: what `ember serve`
 // answers. Routes, parameters, JSON and error shapes follow Prometheus (docs/http-api.md lists
-// them with Ember's choices). Thread-safe: the HTTP server calls Handle from its pool.
+// them with Ember's choices). Thread-safe: the HTTP server calls Handle from its I/O threads.
+// Queries and the other endpoints that read the database at length (series, labels, label
+// values, TSDB status) run on the QueryExecutor, never on the I/O threads, so ingest, health
+// checks and /metrics are answered at once whatever the query load.
 #ifndef EMBER_SERVER_API_H_
 #define EMBER_SERVER_API_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +23,7 @@
 #include "ember/db.h"
 #include "ingest/batch.h"
 #include "query/engine.h"
+#include "query/executor.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/params.h"
@@ -47,13 +53,16 @@ struct ApiHooks {
 
 class Api {
  public:
-  // `db` and `metrics` must outlive the Api.
-  Api(Db* db, ApiOptions options, MetricsRegistry* metrics);
+  // `db`, `metrics` and `executor` must outlive the Api. A null `executor`: the Api makes its
+  // own with default limits.
+  Api(Db* db, ApiOptions options, MetricsRegistry* metrics,
+      query::QueryExecutor* executor = nullptr);
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
-  // Routes one request; counts it in ember_http_requests_total and the duration histogram.
-  HttpResponse Handle(const HttpRequest& request);
+  // Routes one request, answering through `reply` (at once, or from the query executor);
+  // counts it in ember_http_requests_total and the duration histogram.
+  void Handle(HttpRequest request, HttpReply reply);
 
   // Ingests the server's own /metrics text as job="ember" (with `up` and
   // scrape_duration_seconds), time-stamped `now_ms`.
@@ -61,6 +70,10 @@ class Api {
 
   // REQUIRES: called before the HTTP server starts.
   void SetHooks(ApiHooks hooks) { hooks_ = std::move(hooks); }
+
+  // The step of subqueries written without one (`x[30m:]`): the config's
+  // global.evaluation_interval (Prometheus's rule), 1m without a config.
+  void SetDefaultSubqueryStep(int64_t ms) { default_subquery_step_ms_.store(ms); }
 
   // Marks the server ready (/-/ready answers 503 before).
   void SetReady(bool ready);
@@ -70,14 +83,22 @@ class Api {
   bool TakeTrimRequest() { return trim_requested_.exchange(false); }
 
  private:
-  HttpResponse Route(const HttpRequest& request, std::string* handler);
+  // What one request's handler tells the executor, and may read: the client's cancel flag.
+  struct Call {
+    const std::atomic<bool>* cancel = nullptr;
+    absl::Status outcome;  // The query's own status, for the executor's counters.
+  };
+
+  HttpResponse Route(const HttpRequest& request, std::string* handler, Call* call);
+  void Record(const std::string& handler, int status,
+              std::chrono::steady_clock::time_point start);
 
   // Runs a query with the engine options narrowed by the `timeout` parameter, timing it as
   // `kind` ("instant", "range"), and answers with its result or error.
-  HttpResponse Evaluate(const Params& params, const char* kind,
+  HttpResponse Evaluate(const Params& params, const char* kind, Call* call,
                         const std::function<absl::StatusOr<query::QueryResult>(query::Engine&)>& run);
-  HttpResponse Query(const HttpRequest& request);
-  HttpResponse QueryRange(const HttpRequest& request);
+  HttpResponse Query(const HttpRequest& request, Call* call);
+  HttpResponse QueryRange(const HttpRequest& request, Call* call);
   HttpResponse FormatQuery(const HttpRequest& request);
   HttpResponse SeriesEndpoint(const HttpRequest& request);
   HttpResponse LabelNames(const HttpRequest& request);
@@ -100,10 +121,13 @@ class Api {
 
   Db* db_;
   ApiOptions options_;
+  std::unique_ptr<query::QueryExecutor> own_executor_;  // When none was given.
+  query::QueryExecutor* executor_;
   ApiHooks hooks_;
   MetricsRegistry* metrics_;
   int64_t start_time_ms_;
   std::atomic<bool> ready_{false};
+  std::atomic<int64_t> default_subquery_step_ms_{60'000};
   std::atomic<int64_t> last_self_scrape_ms_{0};
   std::atomic<bool> trim_requested_{false};
 

@@ -8,6 +8,7 @@
 //   ember demo             appends a realistic ML-serving data set and prints figures
 //   ember version
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -49,9 +50,30 @@ DEFINE_string(out_of_order_window, "0s",
               "Accept samples this much older than their series' newest one (0s: none)");
 // serve.
 DEFINE_string(listen_address, "127.0.0.1:9090", "serve: address to listen on, host:port");
-DEFINE_int32(http_threads, 4, "serve: threads answering HTTP requests");
-DEFINE_string(query_timeout, "2m", "Longest a query may run");
-DEFINE_int64(query_max_samples, 50'000'000, "Most samples a query may hold in memory at once");
+DEFINE_int32(http_threads, 4,
+             "serve: I/O threads of the HTTP server (queries run on their own workers)");
+DEFINE_int32(web_max_connections, 512,
+             "serve: open connections at most; more are answered 503 (--web.max-connections)");
+DEFINE_string(web_read_header_timeout, "30s",
+              "serve: time to send a request's header once it started; then 408 "
+              "(--web.read-header-timeout)");
+DEFINE_string(web_read_timeout, "2m",
+              "serve: time to send a request's body, or read a response (--web.read-timeout)");
+DEFINE_string(web_idle_timeout, "5m",
+              "serve: keep-alive connections idle longer are closed (--web.idle-timeout)");
+DEFINE_string(query_timeout, "2m", "Longest a query may run (--query.timeout)");
+DEFINE_int64(query_max_samples, 50'000'000,
+             "Most samples a query may hold in memory at once (--query.max-samples)");
+DEFINE_int64(query_max_memory_bytes, 0,
+             "Bytes of memory one query may hold (loaded samples, step vectors, subquery "
+             "buffers, its answer); past it the query gets 422. 0: a quarter of the machine's "
+             "memory (--query.max-memory-bytes)");
+DEFINE_int32(query_max_concurrency, 20,
+             "Queries evaluated at once, API and rules together (--query.max-concurrency)");
+DEFINE_int32(query_max_queued, 1000,
+             "Queries that may wait for a worker; more get 503 at once (--query.max-queued)");
+DEFINE_string(query_max_queue_wait, "30s",
+              "A query that waited this long for a worker gets 503 (--query.max-queue-wait)");
 DEFINE_string(query_lookback_delta, "5m", "How far back an instant selector looks");
 DEFINE_int64(max_request_body_bytes, 64 << 20, "serve: larger request bodies get 413");
 DEFINE_string(auth_bearer_token, "", "serve: require 'Authorization: Bearer <token>'");
@@ -145,6 +167,22 @@ absl::StatusOr<ember::query::EngineOptions> MakeEngineOptions() {
   if (!lookback.ok()) return lookback.status();
   e.lookback_delta_ms = *lookback;
   e.max_samples = FLAGS_query_max_samples;
+  if (FLAGS_query_max_samples <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--query_max_samples: must be positive, got ", FLAGS_query_max_samples));
+  }
+  if (FLAGS_query_max_memory_bytes < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--query_max_memory_bytes: must not be negative, got ", FLAGS_query_max_memory_bytes));
+  }
+  e.max_memory_bytes = FLAGS_query_max_memory_bytes;
+  if (e.max_memory_bytes == 0) {
+    // A quarter of the machine's memory: room for several heavy queries and the rest of the
+    // process, and an answer (422) long before the kernel's OOM killer gives one.
+    const int64_t pages = sysconf(_SC_PHYS_PAGES);
+    const int64_t page = sysconf(_SC_PAGESIZE);
+    e.max_memory_bytes = pages > 0 && page > 0 ? pages / 4 * page : int64_t{1} << 30;
+  }
   return e;
 }
 
@@ -179,6 +217,30 @@ int Serve() {
   }
   so.http.listen_address = FLAGS_listen_address;
   so.http.threads = FLAGS_http_threads;
+  so.http.max_connections = FLAGS_web_max_connections;
+  {
+    absl::StatusOr<int64_t> header = FlagDuration("web_read_header_timeout",
+                                                  FLAGS_web_read_header_timeout);
+    if (!header.ok()) return Fail(header.status());
+    absl::StatusOr<int64_t> body = FlagDuration("web_read_timeout", FLAGS_web_read_timeout);
+    if (!body.ok()) return Fail(body.status());
+    absl::StatusOr<int64_t> idle = FlagDuration("web_idle_timeout", FLAGS_web_idle_timeout);
+    if (!idle.ok()) return Fail(idle.status());
+    so.http.header_timeout_ms = *header;
+    so.http.body_timeout_ms = *body;
+    so.http.idle_timeout_ms = *idle;
+  }
+  so.executor.max_concurrency = FLAGS_query_max_concurrency;
+  so.executor.max_queued = FLAGS_query_max_queued;
+  if (FLAGS_query_max_concurrency < 1 || FLAGS_query_max_queued < 0) {
+    return Fail(absl::InvalidArgumentError(
+        "--query_max_concurrency must be at least 1 and --query_max_queued not negative"));
+  }
+  {
+    absl::StatusOr<int64_t> wait = FlagDuration("query_max_queue_wait", FLAGS_query_max_queue_wait);
+    if (!wait.ok()) return Fail(wait.status());
+    so.executor.max_queue_wait_ms = *wait;
+  }
   so.http.max_request_body_bytes = static_cast<size_t>(FLAGS_max_request_body_bytes);
   so.http.bearer_token = FLAGS_auth_bearer_token;
   so.http.basic_auth_user = FLAGS_auth_basic_user;
@@ -510,6 +572,24 @@ int Check(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   gflags::SetUsageMessage(kUsage);
   gflags::SetVersionString(ember::server::kEmberVersion);
+  // Prometheus spells flags `--query.max-concurrency`; gflags names cannot hold '.' or '-', so
+  // a flag's name is rewritten (`--query_max_concurrency`) before gflags reads it. Values are
+  // left alone.
+  std::vector<std::string> rewritten(argv, argv + argc);
+  for (size_t i = 1; i < rewritten.size(); ++i) {
+    std::string& a = rewritten[i];
+    if (a == "--") break;
+    if (a.size() < 2 || a[0] != '-') continue;
+    const size_t dashes = a.size() > 2 && a[1] == '-' ? 2 : 1;
+    const size_t end = std::min(a.find('='), a.size());
+    for (size_t j = dashes; j < end; ++j) {
+      if (a[j] == '.' || a[j] == '-') a[j] = '_';
+    }
+  }
+  std::vector<char*> rewritten_argv;
+  for (std::string& a : rewritten) rewritten_argv.push_back(a.data());
+  rewritten_argv.push_back(nullptr);
+  argv = rewritten_argv.data();
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   const std::string cmd = argc > 1 ? argv[1] : "";
   std::vector<std::string> args(argv + std::min(argc, 2), argv + argc);

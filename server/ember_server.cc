@@ -20,14 +20,18 @@ absl::Status EmberServer::Start() {
   absl::StatusOr<std::unique_ptr<Db>> db = Db::Open(options_.db, options_.data_dir);
   if (!db.ok()) return db.status();
   db_ = std::move(*db);
-  api_ = std::make_unique<Api>(db_.get(), options_.api, &metrics_);
+  executor_ = std::make_unique<query::QueryExecutor>(options_.executor);
+  // Query memory is accounted in one place for the API and the rules.
+  options_.api.engine.memory_in_use = executor_->memory_in_use();
+  api_ = std::make_unique<Api>(db_.get(), options_.api, &metrics_, executor_.get());
   if (!options_.config_file.empty()) {
     absl::StatusOr<Config> config = LoadConfigFile(options_.config_file);
     absl::Status s = config.status();
     if (s.ok()) {
       notifier_ = std::make_unique<Notifier>(NotifierOptions{}, &metrics_);
       scrape_ = std::make_unique<ScrapeManager>(db_.get(), &metrics_);
-      rules_ = std::make_unique<RuleManager>(db_.get(), &metrics_, notifier_.get());
+      rules_ = std::make_unique<RuleManager>(db_.get(), &metrics_, notifier_.get(),
+                                             executor_.get());
       absl::MutexLock lock(&reload_mu_);
       s = ApplyConfig(*config);
     }
@@ -35,19 +39,23 @@ absl::Status EmberServer::Start() {
       rules_.reset();
       scrape_.reset();
       notifier_.reset();
+      api_.reset();
+      executor_.reset();
       db_->Close().IgnoreError();
       db_.reset();
       return s;
     }
     api_->SetHooks(ApiHooks{rules_.get(), scrape_.get(), [this] { return Reload(); }});
   }
-  http_ = std::make_unique<HttpServer>(
-      options_.http, [this](const HttpRequest& r) { return api_->Handle(r); });
+  http_ = std::make_unique<HttpServer>(options_.http, [this](HttpRequest r, HttpReply reply) {
+    api_->Handle(std::move(r), std::move(reply));
+  });
   if (absl::Status s = http_->Start(); !s.ok()) {
     http_.reset();
     if (rules_ != nullptr) rules_->Stop();
     if (scrape_ != nullptr) scrape_->Stop();
     if (notifier_ != nullptr) notifier_->Stop();
+    executor_->Stop();
     db_->Close().IgnoreError();
     db_.reset();
     return s;
@@ -93,6 +101,10 @@ absl::Status EmberServer::ApplyConfig(const Config& config) {
   ro.evaluation_interval_ms = config.global.evaluation_interval_ms;
   ro.external_labels = config.global.external_labels;
   ro.engine = options_.api.engine;
+  // Prometheus steps a subquery written without a step (`x[30m:]`) by the
+  // global.evaluation_interval, in rules and in the API alike.
+  ro.engine.default_subquery_step_ms = config.global.evaluation_interval_ms;
+  api_->SetDefaultSubqueryStep(config.global.evaluation_interval_ms);
   // Rules first: they are the part that can still fail (rule file contents).
   EMBER_RETURN_IF_ERROR(rules_->Apply(ro));
   NotifierOptions no;
@@ -130,6 +142,9 @@ absl::Status EmberServer::Stop(int64_t grace_ms) {
   if (rules_ != nullptr) rules_->Stop();
   if (scrape_ != nullptr) scrape_->Stop();
   http_->Stop(grace_ms);
+  // Queries still running see their connections closed (cancelled) and end; queued ones are
+  // rejected. Their replies go to the stopped HTTP server, which drops them.
+  executor_->Stop();
   if (notifier_ != nullptr) notifier_->Stop();
   absl::Status s = db_->Close();
   return s;

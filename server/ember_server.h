@@ -14,6 +14,7 @@
 
 #include "ember/db.h"
 #include "ember/options.h"
+#include "query/executor.h"
 #include "server/api.h"
 #include "server/http_server.h"
 #include "server/config.h"
@@ -29,6 +30,8 @@ struct ServerOptions {
   Options db;
   HttpServerOptions http;
   ApiOptions api;
+  // Where queries run (API and rules) and how many at once.
+  query::ExecutorOptions executor;
   // Period of the self-scrape of /metrics; 0 turns it off.
   int64_t self_scrape_interval_ms = 15 * 1000;
   // A prometheus.yml (server/config.h): scrape_configs, rule_files, alerting. "" for none.
@@ -67,8 +70,10 @@ class EmberServer {
   ServerOptions options_;
   std::unique_ptr<Db> db_;
   MetricsRegistry metrics_;
-  std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> http_;
+  // After http_: destroyed first, so no query's reply reaches a destroyed HTTP server.
+  std::unique_ptr<query::QueryExecutor> executor_;
+  std::unique_ptr<Api> api_;
   absl::Status ApplyConfig(const Config& config) ABSL_EXCLUSIVE_LOCKS_REQUIRED(reload_mu_);
   absl::Mutex reload_mu_;  // Serializes Reload()s.
   std::unique_ptr<Notifier> notifier_;

@@ -7,8 +7,11 @@
 // Shared::sessions (weak pointers) so Stop() can reach them and wait for them to end.
 #include "server/http_server.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -71,6 +74,10 @@ constexpr uint32_t kHeaderLimitBytes = 1 << 20;
 constexpr auto kLingerTimeout = std::chrono::seconds(1);
 constexpr size_t kLingerMaxBytes = 64 << 20;
 constexpr size_t kDrainStepBytes = 16 << 10;
+// More header fields than this get 431: no client needs them, and each costs a map entry.
+constexpr size_t kMaxHeaderFields = 1000;
+// The first read of a request (waiting out the idle timeout) takes what is there, up to this.
+constexpr size_t kFirstReadBytes = 4096;
 // How long to wait before accepting again after accept() failed (EMFILE, ENOBUFS...), rather
 // than spinning on the error.
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(50);
@@ -150,14 +157,19 @@ class Session;
 
 // What the server shares with its sessions. It outlives every session: see Impl's member order.
 struct Shared {
-  Shared(HttpServerOptions o, HttpHandler h) : options(std::move(o)), handler(std::move(h)) {}
+  Shared(HttpServerOptions o, HttpAsyncHandler h) : options(std::move(o)), handler(std::move(h)) {}
 
-  // Adds a new session unless the server is stopping; then the caller drops it.
-  bool Register(uint64_t id, std::weak_ptr<Session> session) ABSL_LOCKS_EXCLUDED(mu) {
+  enum class Admission { kAdmitted, kStopping, kFull };
+  // Adds a new session unless the server is stopping or has max_connections already; then the
+  // caller drops it.
+  Admission Register(uint64_t id, std::weak_ptr<Session> session) ABSL_LOCKS_EXCLUDED(mu) {
     absl::MutexLock lock(&mu);
-    if (stopping.load()) return false;
+    if (stopping.load()) return Admission::kStopping;
+    if (static_cast<int64_t>(sessions.size()) >= std::max(options.max_connections, 1)) {
+      return Admission::kFull;
+    }
     sessions.emplace(id, std::move(session));
-    return true;
+    return Admission::kAdmitted;
   }
   void Unregister(uint64_t id) ABSL_LOCKS_EXCLUDED(mu) {
     absl::MutexLock lock(&mu);
@@ -179,7 +191,7 @@ struct Shared {
   bool Authorized(std::string_view authorization) const;
 
   const HttpServerOptions options;
-  const HttpHandler handler;
+  const HttpAsyncHandler handler;
   // Set once by Stop(): no new connections or requests, responses say Connection: close.
   std::atomic<bool> stopping{false};
   absl::Mutex mu;
@@ -225,7 +237,7 @@ struct ReplyContext {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, Shared& shared, uint64_t id)
-      : stream_(std::move(socket)), shared_(shared), id_(id) {
+      : stream_(std::move(socket)), header_timer_(stream_.get_executor()), shared_(shared), id_(id) {
     beast::error_code ec;
     const tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_address_ = FormatEndpoint(remote);
@@ -249,11 +261,32 @@ class Session : public std::enable_shared_from_this<Session> {
   // REQUIRES: no thread runs the io_context (Stop() has joined them).
   void CloseNow() { CloseSocket(); }
 
+  // Over max_connections: a short 503 written without waiting (it fits the socket's send
+  // buffer), then the connection closes.
+  void RefuseFull() {
+    static constexpr std::string_view kFull =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: "
+        "close\r\nContent-Length: 43\r\n\r\ntoo many open connections (max_connections)";
+    beast::error_code ec;
+    stream_.socket().non_blocking(true, ec);
+    if (!ec) stream_.socket().write_some(asio::buffer(kFull.data(), kFull.size()), ec);
+    CloseSocket();
+  }
+
  private:
   std::chrono::milliseconds IdleTimeout() const {
     return std::chrono::milliseconds(std::max<int64_t>(shared_.options.idle_timeout_ms, 1));
   }
 
+  std::chrono::milliseconds HeaderTimeout() const {
+    return std::chrono::milliseconds(std::max<int64_t>(shared_.options.header_timeout_ms, 1));
+  }
+  std::chrono::milliseconds BodyTimeout() const {
+    return std::chrono::milliseconds(std::max<int64_t>(shared_.options.body_timeout_ms, 1));
+  }
+
+  // Waits up to the idle timeout for a request's first bytes (none may be buffered already,
+  // after a pipelined request), then gives its header the header timeout.
   void ReadHeader() {
     if (shared_.stopping.load()) {
       CloseSocket();
@@ -263,24 +296,124 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(kHeaderLimitBytes);
     parser_->body_limit(static_cast<uint64_t>(shared_.options.max_request_body_bytes));
     idle_ = true;
+    if (buffer_.size() > 0) {
+      ReadRestOfHeader();
+      return;
+    }
     stream_.expires_after(IdleTimeout());
+    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                            beast::bind_front_handler(&Session::OnFirstBytes, shared_from_this()));
+  }
+
+  void OnFirstBytes(beast::error_code ec, size_t bytes) {
+    if (ec) {
+      // The peer closed, the idle timeout fired, or Stop() closed an idle connection.
+      CloseSocket();
+      return;
+    }
+    buffer_.commit(bytes);
+    ReadRestOfHeader();
+  }
+
+  // The header timeout is a timer of its own rather than the stream's expiry: that one closes
+  // the socket, and a 408 could no longer be written.
+  void ReadRestOfHeader() {
+    stream_.expires_never();
+    header_timed_out_ = false;
+    header_timer_.expires_after(HeaderTimeout());
+    header_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;  // Cancelled: the header arrived, or the read failed first.
+      self->header_timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
   }
 
+  // What the server refuses once it has a request's header: RFC 9110/9112 framing it does not
+  // implement. nullopt when the request may go on.
+  std::optional<HttpResponse> CheckFraming(const http::request<http::string_body>& msg) const {
+    if (msg.version() < 10 || msg.version() >= 20) {
+      return ErrorResponse(505, "bad_data",
+                           absl::StrFormat("HTTP version %d.%d is not supported; use HTTP/1.1",
+                                           msg.version() / 10, msg.version() % 10));
+    }
+    static constexpr std::string_view kMethods[] = {"GET",     "HEAD",    "POST",
+                                                    "PUT",     "DELETE",  "OPTIONS",
+                                                    "PATCH",   "CONNECT", "TRACE"};
+    const std::string_view method = View(msg.method_string());
+    if (std::find(std::begin(kMethods), std::end(kMethods), method) == std::end(kMethods)) {
+      // Methods are case-sensitive (RFC 9110 9.1): "get" is not GET.
+      return ErrorResponse(
+          501, "bad_data",
+          absl::StrFormat("method %s is not implemented",
+                          method.size() > 32 ? absl::StrCat(AbslView(method.substr(0, 32)), "...")
+                                             : std::string(method)));
+    }
+    const std::string_view target = View(msg.target());
+    const bool origin_form = !target.empty() && target[0] == '/';
+    const bool absolute_form = absl::StartsWithIgnoreCase(AbslView(target), "http://") ||
+                               absl::StartsWithIgnoreCase(AbslView(target), "https://");
+    const bool asterisk = target == "*" && msg.method() == http::verb::options;
+    if (!origin_form && !absolute_form && !asterisk) {
+      return ErrorResponse(400, "bad_data",
+                           "invalid request target: it must start with '/' (RFC 9112 3.2)");
+    }
+    size_t fields = 0;
+    size_t hosts = 0;
+    for (const auto& field : msg) {
+      ++fields;
+      if (field.name() == http::field::host) ++hosts;
+    }
+    if (fields > kMaxHeaderFields) {
+      return ErrorResponse(431, "bad_data",
+                           absl::StrFormat("request has %d header fields; at most %d are allowed",
+                                           fields, kMaxHeaderFields));
+    }
+    if (msg.version() == 11 && hosts != 1) {
+      return ErrorResponse(400, "bad_data",
+                           absl::StrFormat("an HTTP/1.1 request needs exactly one Host header, "
+                                           "this one has %d (RFC 9112 3.2)",
+                                           hosts));
+    }
+    const auto te = msg.find(http::field::transfer_encoding);
+    if (te != msg.end()) {
+      if (msg.find(http::field::content_length) != msg.end()) {
+        return ErrorResponse(400, "bad_data",
+                             "request has both Content-Length and Transfer-Encoding");
+      }
+      // Only chunked is implemented (RFC 9112 6.1: other codings get 501).
+      if (!absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(AbslView(View(te->value()))),
+                                  "chunked")) {
+        return ErrorResponse(
+            501, "bad_data",
+            absl::StrFormat("Transfer-Encoding \"%s\" is not implemented; only chunked is",
+                            std::string(View(te->value())).substr(0, 64)));
+      }
+    }
+    return std::nullopt;
+  }
+
   void OnHeader(beast::error_code ec, size_t /*bytes*/) {
     idle_ = false;
+    header_timer_.cancel();
     if (ec) {
       OnReadError(ec);
       return;
     }
     const auto& msg = parser_->get();
+    if (std::optional<HttpResponse> refused = CheckFraming(msg)) {
+      parser_.reset();
+      Reply(*std::move(refused), ReplyContext{}, /*linger=*/true);
+      return;
+    }
     const auto expect = msg.find(http::field::expect);
     if (expect != msg.end() && msg.version() >= 11 && !parser_->is_done() &&
         absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(AbslView(View(expect->value()))),
                                "100-continue")) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      stream_.expires_after(IdleTimeout());
+      stream_.expires_after(BodyTimeout());
       asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
                         beast::bind_front_handler(&Session::OnContinueSent, shared_from_this()));
       return;
@@ -301,7 +434,7 @@ class Session : public std::enable_shared_from_this<Session> {
       Handle();
       return;
     }
-    stream_.expires_after(IdleTimeout());
+    stream_.expires_after(BodyTimeout());
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnBody, shared_from_this()));
   }
@@ -317,7 +450,13 @@ class Session : public std::enable_shared_from_this<Session> {
   // A failed read: answer what deserves an answer, then close.
   void OnReadError(const beast::error_code& ec) {
     parser_.reset();
-    if (ec == http::error::body_limit) {
+    if (header_timed_out_) {
+      // A request started but its header did not arrive in time (slowloris): say so, close.
+      Reply(ErrorResponse(408, "bad_data",
+                          absl::StrFormat("timed out reading the request header (%d ms)",
+                                          shared_.options.header_timeout_ms)),
+            ReplyContext{}, /*linger=*/false, /*force_close=*/true);
+    } else if (ec == http::error::body_limit) {
       Reply(ErrorResponse(413, "bad_data",
                           absl::StrFormat("request body exceeds the limit of %d bytes",
                                           shared_.options.max_request_body_bytes)),
@@ -367,11 +506,76 @@ class Session : public std::enable_shared_from_this<Session> {
     context.head = msg.method() == http::verb::head;
     context.accepts_gzip = AcceptsGzip(request.Header("accept-encoding"));
     parser_.reset();
-    Reply(Process(request), context, /*linger=*/false);
+    if (std::optional<HttpResponse> refused = Prepare(request)) {
+      Reply(*std::move(refused), context, /*linger=*/false);
+      return;
+    }
+    Dispatch(std::move(request), context);
   }
 
-  // Everything between a parsed request and its response: authentication, decoding, handler.
-  HttpResponse Process(HttpRequest& request) {
+  // Hands the request to the handler and waits for its reply without blocking the strand,
+  // watching the socket meanwhile: a client that hangs up cancels the request.
+  void Dispatch(HttpRequest request, const ReplyContext& context) {
+    awaiting_reply_ = true;
+    cancelled_ = request.cancelled;
+    stream_.expires_never();
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    HttpReply reply = [self = shared_from_this(), context, once](HttpResponse r) {
+      if (once->exchange(true)) return;
+      asio::post(self->stream_.get_executor(),
+                 [self, context, r = std::move(r)]() mutable {
+                   self->OnReply(std::move(r), context);
+                 });
+    };
+    try {
+      shared_.handler(std::move(request), reply);
+    } catch (const std::exception& e) {
+      reply(ErrorResponse(500, "internal", absl::StrCat("handler failed: ", e.what())));
+    } catch (...) {
+      reply(ErrorResponse(500, "internal", "handler failed with a non-standard exception"));
+    }
+    // A handler that answered at once needs no watch (OnReply runs after this returns).
+    if (!once->load()) WatchForHangup();
+  }
+
+  void WatchForHangup() {
+    stream_.socket().async_wait(
+        tcp::socket::wait_read,
+        beast::bind_front_handler(&Session::OnReadableWhileServing, shared_from_this()));
+  }
+
+  void OnReadableWhileServing(beast::error_code ec) {
+    if (!awaiting_reply_ || ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      char byte;
+      const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1,
+                               MSG_PEEK | MSG_DONTWAIT);
+      if (n > 0) return;  // A pipelined request: it waits its turn; stop watching.
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        WatchForHangup();
+        return;
+      }
+    }
+    // End of stream or a socket error: nobody is waiting for the answer.
+    if (cancelled_ != nullptr) cancelled_->store(true);
+  }
+
+  void OnReply(HttpResponse r, const ReplyContext& context) {
+    awaiting_reply_ = false;
+    const bool gone = cancelled_ != nullptr && cancelled_->load();
+    cancelled_.reset();
+    beast::error_code ignored;
+    stream_.socket().cancel(ignored);  // Ends WatchForHangup's wait.
+    if (gone) {
+      CloseSocket();
+      return;
+    }
+    Reply(std::move(r), context, /*linger=*/false);
+  }
+
+  // Everything between a parsed request and its handler: authentication and decoding. An
+  // answer when the request goes no further.
+  std::optional<HttpResponse> Prepare(HttpRequest& request) {
     if (!shared_.Authorized(request.Header("authorization"))) {
       HttpResponse r =
           ErrorResponse(401, "unauthorized", "missing or invalid Authorization header");
@@ -403,22 +607,25 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       if (!body.ok()) return ErrorResponse(500, "internal", StdView(body.status().message()));
       request.body = *std::move(body);
+      request.gunzipped = true;
       // The handler sees a plain body, so nothing may tell it to decode again.
       std::erase_if(request.headers, [](const auto& h) { return h.first == "content-encoding"; });
+    } else if (!encoding.empty() && encoding != "snappy" && encoding != "identity") {
+      // Snappy is remote write's own, left to its handler with identity (which remote write
+      // refuses and other handlers read as plain); anything else cannot be read.
+      HttpResponse r = ErrorResponse(
+          415, "bad_data",
+          absl::StrFormat("unsupported Content-Encoding \"%s\": use gzip or none",
+                          encoding.substr(0, 64)));
+      r.headers.emplace_back("Accept-Encoding", "gzip");
+      return r;
     }
-
-    try {
-      return shared_.handler(request);
-    } catch (const std::exception& e) {
-      return ErrorResponse(500, "internal", absl::StrCat("handler failed: ", e.what()));
-    } catch (...) {
-      return ErrorResponse(500, "internal", "handler failed with a non-standard exception");
-    }
+    return std::nullopt;
   }
 
   // Frames `r` and writes it. `linger`: the request was not read to its end, so the connection
   // must close, draining what the client still sends.
-  void Reply(HttpResponse r, const ReplyContext& context, bool linger) {
+  void Reply(HttpResponse r, const ReplyContext& context, bool linger, bool force_close = false) {
     if (r.status < 100 || r.status > 999) {
       r = ErrorResponse(500, "internal",
                         absl::StrFormat("handler returned HTTP status %d", r.status));
@@ -426,7 +633,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto res = std::make_unique<http::response<http::string_body>>();
     res->version(context.version);
     res->result(static_cast<unsigned>(r.status));
-    bool close = linger || !context.keep_alive || shared_.stopping.load();
+    bool close = linger || force_close || !context.keep_alive || shared_.stopping.load();
     bool has_encoding = false;
     for (const auto& [name, value] : r.headers) {
       const absl::string_view n = AbslView(name);
@@ -466,7 +673,7 @@ class Session : public std::enable_shared_from_this<Session> {
     response_ = std::move(res);
     close_after_write_ = close;
     linger_after_write_ = linger;
-    stream_.expires_after(IdleTimeout());
+    stream_.expires_after(BodyTimeout());
     http::async_write(stream_, *response_,
                       beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
   }
@@ -510,12 +717,15 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void CloseSocket() {
+    if (cancelled_ != nullptr) cancelled_->store(true);
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
   }
 
   beast::tcp_stream stream_;
+  asio::steady_timer header_timer_;
+  bool header_timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::unique_ptr<http::response<http::string_body>> response_;  // While being written.
@@ -523,6 +733,8 @@ class Session : public std::enable_shared_from_this<Session> {
   const uint64_t id_;
   std::string remote_address_;
   bool idle_ = false;  // Waiting for a request's header, so Stop() may close at once.
+  bool awaiting_reply_ = false;  // The handler has the request; OnReply() ends the wait.
+  std::shared_ptr<std::atomic<bool>> cancelled_;  // The request being served's flag.
   bool close_after_write_ = false;
   bool linger_after_write_ = false;
   size_t drained_ = 0;
@@ -531,7 +743,7 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(HttpServerOptions options, HttpHandler handler)
+  Impl(HttpServerOptions options, HttpAsyncHandler handler)
       : shared(std::move(options), std::move(handler)),
         ioc(std::max(shared.options.threads, 1)),
         accept_strand(asio::make_strand(ioc)),
@@ -630,7 +842,16 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
   }
   const uint64_t id = next_session_id++;
   auto session = std::make_shared<Session>(std::move(socket), shared, id);
-  if (shared.Register(id, session)) session->Start();
+  switch (shared.Register(id, session)) {
+    case Shared::Admission::kAdmitted:
+      session->Start();
+      break;
+    case Shared::Admission::kFull:
+      session->RefuseFull();
+      break;
+    case Shared::Admission::kStopping:
+      break;
+  }
   Accept();
 }
 
@@ -665,6 +886,12 @@ void HttpServer::Impl::Stop(int64_t grace_ms) {
 }
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
+    : impl_(std::make_unique<Impl>(
+          std::move(options), [h = std::move(handler)](HttpRequest request, HttpReply reply) {
+            reply(h(request));
+          })) {}
+
+HttpServer::HttpServer(HttpServerOptions options, HttpAsyncHandler handler)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
 
 HttpServer::~HttpServer() { Stop(); }

@@ -368,7 +368,13 @@ absl::StatusOr<std::string> FormDecode(std::string_view s) {
 
 absl::StatusOr<int64_t> ParseTimeParam(std::string_view s) {
   if (const std::optional<double> seconds = ParseGoFloat(s)) {
-    // Prometheus would turn NaN into an arbitrary time; refuse it instead.
+    // Prometheus would turn NaN, infinities and times beyond int64 milliseconds into
+    // arbitrary times (Go's float-to-int conversion); refuse them instead.
+    if (std::isinf(*seconds) || std::abs(*seconds) >= 9223372036854775.808) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "cannot parse %s to a valid timestamp: out of the range of int64 milliseconds",
+          GoQuote(s)));
+    }
     if (!std::isnan(*seconds)) return SecondsToMs(*seconds);
   } else if (const std::optional<int64_t> ms = ParseRfc3339Ms(s)) {
     return *ms;

@@ -40,7 +40,13 @@ void WriteLabelsObject(const Labels& labels, JsonWriter* w) {
   w->EndObject();
 }
 
-void WriteQueryData(const query::Value& v, JsonWriter* w) {
+bool WriteQueryData(const query::Value& v, JsonWriter* w, const std::atomic<bool>* cancel) {
+  // Polled every this many series: often enough to stop within milliseconds.
+  constexpr size_t kCancelPollSeries = 256;
+  size_t n = 0;
+  auto cancelled = [&] {
+    return cancel != nullptr && (++n % kCancelPollSeries) == 0 && cancel->load();
+  };
   w->BeginObject();
   w->Key("resultType").String(ResultTypeName(v.type));
   w->Key("result");
@@ -54,6 +60,7 @@ void WriteQueryData(const query::Value& v, JsonWriter* w) {
     case query::ValueType::kVector:
       w->BeginArray();
       for (const query::VectorSample& s : v.vector) {
+        if (cancelled()) return false;
         w->BeginObject().Key("metric");
         WriteLabelsObject(s.labels, w);
         w->Key("value");
@@ -65,6 +72,7 @@ void WriteQueryData(const query::Value& v, JsonWriter* w) {
     case query::ValueType::kMatrix:
       w->BeginArray();
       for (const query::MatrixSeries& series : v.matrix) {
+        if (cancelled()) return false;
         w->BeginObject().Key("metric");
         WriteLabelsObject(series.labels, w);
         if (!series.points.empty()) {
@@ -81,6 +89,7 @@ void WriteQueryData(const query::Value& v, JsonWriter* w) {
       break;
   }
   w->EndObject();
+  return true;
 }
 
 }  // namespace ember::server

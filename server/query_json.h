@@ -4,6 +4,7 @@
 #ifndef EMBER_SERVER_QUERY_JSON_H_
 #define EMBER_SERVER_QUERY_JSON_H_
 
+#include <atomic>
 #include <string_view>
 
 #include "ember/labels.h"
@@ -26,7 +27,10 @@ void WriteLabelsObject(const Labels& labels, JsonWriter* w);
 //   string: {"resultType":"string","result":[t,"text"]}
 // An empty vector or matrix gives "result":[]. As Prometheus, a series without points has no
 // "values" key. kNone gives {"resultType":"none","result":null}.
-void WriteQueryData(const query::Value& v, JsonWriter* w);
+// `cancel`, when set, is polled as series are written: once true, writing stops and false is
+// returned (`*w` then holds a partial document).
+bool WriteQueryData(const query::Value& v, JsonWriter* w,
+                    const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace ember::server
 

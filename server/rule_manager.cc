@@ -56,8 +56,9 @@ struct RuleManager::GroupRunner {
   bool stopping ABSL_GUARDED_BY(mu) = false;
 };
 
-RuleManager::RuleManager(Db* db, MetricsRegistry* metrics, Notifier* notifier)
-    : db_(db), metrics_(metrics), notifier_(notifier) {
+RuleManager::RuleManager(Db* db, MetricsRegistry* metrics, Notifier* notifier,
+                         query::QueryExecutor* executor)
+    : db_(db), metrics_(metrics), notifier_(notifier), executor_(executor) {
   evaluations_ = metrics_->AddCounter("ember_rule_group_evaluations_total",
                                       "Rule group evaluations, by group.", {"rule_group"});
   failures_ = metrics_->AddCounter(
@@ -110,7 +111,7 @@ absl::Status RuleManager::Apply(const RuleManagerOptions& options) {
     r->interval_ms = group.interval_ms;
     r->resend_delay_ms = options.resend_delay_ms;
     r->evaluator = std::make_unique<rules::GroupEvaluator>(group, db_, options.engine,
-                                                           options.external_labels);
+                                                           options.external_labels, executor_);
     fresh.push_back(std::move(r));
   }
   std::vector<std::unique_ptr<GroupRunner>> old;

@@ -15,6 +15,7 @@
 
 #include "ember/db.h"
 #include "query/engine.h"
+#include "query/executor.h"
 #include "query/rules/rule_group.h"
 #include "server/json.h"
 #include "server/metrics.h"
@@ -33,7 +34,9 @@ struct RuleManagerOptions {
 class RuleManager {
  public:
   // `db`, `metrics` and `notifier` (may be null: no Alertmanager) must outlive the manager.
-  RuleManager(Db* db, MetricsRegistry* metrics, Notifier* notifier);
+  // `executor`, when set, runs the rules' queries (it must outlive the manager).
+  RuleManager(Db* db, MetricsRegistry* metrics, Notifier* notifier,
+              query::QueryExecutor* executor = nullptr);
   ~RuleManager();  // Stop().
   RuleManager(const RuleManager&) = delete;
   RuleManager& operator=(const RuleManager&) = delete;
@@ -59,6 +62,7 @@ class RuleManager {
   Db* const db_;
   MetricsRegistry* const metrics_;
   Notifier* const notifier_;
+  query::QueryExecutor* const executor_;
   CounterFamily* evaluations_;
   CounterFamily* failures_;
   CounterFamily* last_duration_;
