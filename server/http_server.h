@@ -27,6 +27,8 @@ struct HttpRequest {
   // Already gunzipped when the request had Content-Encoding: gzip; that header is then dropped
   // from `headers`. Other encodings (snappy for remote write) are left to the handler.
   std::string body;
+  // True when the server gunzipped `body` and removed its Content-Encoding: gzip header.
+  bool gunzipped = false;
   std::string remote_address;
 
   // The first header with this lower-case name, or "" when absent.
