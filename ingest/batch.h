@@ -4,6 +4,7 @@
 #ifndef EMBER_INGEST_BATCH_H_
 #define EMBER_INGEST_BATCH_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -38,6 +39,13 @@ struct DecodedBatch {
   std::vector<DecodedSeries> series;
   std::vector<MetricMetadata> metadata;
 };
+
+// The longest line, without its "\n" or "\r\n", that the line-oriented doors (text exposition,
+// OpenMetrics, line protocol) accept by default; a longer one rejects the request, naming the
+// line. Real lines are a few hundred bytes: a series with 30 labels of 100 bytes each is 6 KiB.
+// A megabyte is far beyond any honest line, yet small enough that a body without newlines is
+// refused at the first megabyte rather than parsed as one line up to the body limit.
+inline constexpr size_t kDefaultMaxLineBytes = size_t{1} << 20;
 
 // "line 12" or "timeseries[3]".
 std::string PositionName(PositionKind kind, uint32_t position);

@@ -118,6 +118,11 @@ absl::Status InfluxParser::Parse() {
     ++line_no_;
     p_ = line_.data();
     end_ = p_ + line_.size();
+    if (line_.size() > options_.max_line_bytes) {
+      return Error(line_.data() + options_.max_line_bytes,
+                   absl::StrFormat("line is %d bytes long, over the limit of %d (max_line_bytes)",
+                                   line_.size(), options_.max_line_bytes));
+    }
     EMBER_RETURN_IF_ERROR(ParseLine());
     start = stop + 1;
   }

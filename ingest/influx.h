@@ -4,6 +4,7 @@
 #ifndef EMBER_INGEST_INFLUX_H_
 #define EMBER_INGEST_INFLUX_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -23,14 +24,17 @@ struct InfluxOptions {
   // Added to every series (e.g. {db="telegraf"} from the `db` parameter), replacing a tag of
   // the same name.
   Labels extra_labels;
+  // A longer line (without its "\n" or "\r\n") is an error naming it.
+  size_t max_line_bytes = kDefaultMaxLineBytes;
 };
 
 // ns_per_unit for a `precision` value: n/ns, u/us/µ, ms, s, m, h. InvalidArgument otherwise.
 absl::StatusOr<int64_t> InfluxPrecision(std::string_view precision);
 
 // Appends one DecodedSeries per numeric or boolean field (true = 1, false = 0; string fields
-// are skipped) to `out` (kind kLine, position = 1-based line). On a syntax error returns
-// InvalidArgument "line N, column C: <reason>".
+// are skipped) to `out` (kind kLine, position = 1-based line). On a syntax error, or a line
+// longer than options.max_line_bytes (1 MiB by default), returns InvalidArgument
+// "line N, column C: <reason>".
 absl::Status ParseInfluxLines(std::string_view body, const InfluxOptions& options,
                               DecodedBatch* out);
 

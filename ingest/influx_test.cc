@@ -309,6 +309,27 @@ TEST(InfluxTest, ReportsEachErrorWithLineAndColumn) {
             "unit)");
 }
 
+TEST(InfluxTest, LineLongerThanTheLimitIsRejectedNamingIt) {
+  InfluxOptions options;
+  options.max_line_bytes = 8;
+  // At the limit is fine, and the "\r" of a "\r\n" does not count.
+  EXPECT_EQ(ErrorOf("cpu x=12\r\n", options), "OK");
+  EXPECT_EQ(ErrorOf("cpu x=1\ncpu x=123\n", options),
+            "line 2, column 9: line is 9 bytes long, over the limit of 8 (max_line_bytes)");
+  EXPECT_EQ(ErrorOf("# comment", options),
+            "line 1, column 9: line is 9 bytes long, over the limit of 8 (max_line_bytes)");
+}
+
+TEST(InfluxTest, TenMegabytesWithoutANewlineAreRejectedAtTheDefaultLimit) {
+  for (const char* junk : {"#", " ", "m"}) {
+    SCOPED_TRACE(junk);
+    const std::string body = absl::StrCat(junk, std::string((10 << 20) - 1, 'x'));
+    EXPECT_EQ(ErrorOf(body),
+              "line 1, column 1048577: line is 10485760 bytes long, over the limit of 1048576 "
+              "(max_line_bytes)");
+  }
+}
+
 // Whatever the bytes, the decoder returns OK or InvalidArgument "line N, column C: ...".
 void ExpectOkOrLocatedError(std::string_view body, const InfluxOptions& options) {
   DecodedBatch batch;

@@ -36,14 +36,6 @@ namespace {
 using google::protobuf::Arena;
 namespace v2 = io::prometheus::write::v2;
 
-// Cap on a request's decompressed size, checked against the snappy header before anything is
-// allocated, so that a small body cannot make us allocate gigabytes. Prometheus's default
-// batches (max_samples_per_send = 2000) decompress to well under 1 MiB and large agents send
-// a few MiB, so 64 MiB leaves wide headroom. The DecodedBatch takes a few times the
-// decompressed size again (a std::string per label, vectors per series), one more reason not to
-// allow more.
-constexpr size_t kMaxDecompressedBytes = size_t{64} << 20;
-
 // Metric types by their number, which 1.0's MetricMetadata.MetricType and 2.0's
 // Metadata.MetricType share (0 is UNKNOWN in 1.0, METRIC_TYPE_UNSPECIFIED in 2.0).
 constexpr std::string_view kTypeNames[] = {"unknown",        "counter", "gauge", "histogram",
@@ -72,14 +64,21 @@ struct Uncompressed {
   std::string_view bytes;  // All of `data`.
 };
 
-absl::StatusOr<Uncompressed> Uncompress(std::string_view body) {
+// The DecodedBatch takes a few times the decompressed size again (a std::string per label,
+// vectors per series), one more reason to check the size before anything else.
+absl::StatusOr<Uncompressed> Uncompress(std::string_view body, size_t max_decoded_bytes) {
+  if (body.empty()) {
+    // Senders compress even an empty message, to the one byte 0x00 (its length, a varint).
+    return absl::InvalidArgumentError(
+        "snappy: empty body is not a snappy block (an empty request compresses to \"\\x00\")");
+  }
   size_t size = 0;
   if (!snappy::GetUncompressedLength(body.data(), body.size(), &size)) {
     return absl::InvalidArgumentError("snappy: corrupt or truncated block");
   }
-  if (size > kMaxDecompressedBytes) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "snappy: decompressed size %d exceeds the limit of %d bytes", size, kMaxDecompressedBytes));
+  if (size > max_decoded_bytes) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "snappy: decompressed size %d exceeds the limit of %d bytes", size, max_decoded_bytes));
   }
   Uncompressed out;
   out.data = std::make_unique_for_overwrite<char[]>(size);
@@ -399,10 +398,13 @@ void AddSeries(const SeriesFields& fields, int position, DecodedBatch* out) {
 }  // namespace
 
 absl::Status DecodeRemoteWriteV1(std::string_view body, DecodedBatch* out) {
+  return DecodeRemoteWriteV1(body, kDefaultMaxDecodedBytes, out);
+}
+
+absl::Status DecodeRemoteWriteV1(std::string_view body, size_t max_decoded_bytes,
+                                 DecodedBatch* out) {
   out->kind = PositionKind::kTimeseries;
-  // Not a valid snappy block (it lacks the length header), but an empty request in spirit.
-  if (body.empty()) return absl::OkStatus();
-  EMBER_ASSIGN_OR_RETURN(const Uncompressed raw, Uncompress(body));
+  EMBER_ASSIGN_OR_RETURN(const Uncompressed raw, Uncompress(body, max_decoded_bytes));
   auto malformed = [&](std::string_view where) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "protobuf: cannot parse WriteRequest (%d bytes)%s", raw.bytes.size(), where));
@@ -441,9 +443,13 @@ absl::Status DecodeRemoteWriteV1(std::string_view body, DecodedBatch* out) {
 }
 
 absl::Status DecodeRemoteWriteV2(std::string_view body, DecodedBatch* out) {
+  return DecodeRemoteWriteV2(body, kDefaultMaxDecodedBytes, out);
+}
+
+absl::Status DecodeRemoteWriteV2(std::string_view body, size_t max_decoded_bytes,
+                                 DecodedBatch* out) {
   out->kind = PositionKind::kTimeseries;
-  if (body.empty()) return absl::OkStatus();
-  EMBER_ASSIGN_OR_RETURN(const Uncompressed raw, Uncompress(body));
+  EMBER_ASSIGN_OR_RETURN(const Uncompressed raw, Uncompress(body, max_decoded_bytes));
   auto malformed = [&](std::string_view where) {
     return absl::InvalidArgumentError(
         absl::StrFormat("protobuf: cannot parse io.prometheus.write.v2.Request (%d bytes)%s",

@@ -224,15 +224,18 @@ TEST(RemoteWriteTest, InvalidUtf8PassesThroughAsBytes) {
   }
 }
 
-TEST(RemoteWriteTest, EmptyBodyIsAnEmptyRequest) {
+TEST(RemoteWriteTest, EmptyBodyIsInvalidArgumentButAnEmptyMessageIsAnEmptyRequest) {
+  ASSERT_EQ(EncodeRemoteWriteV1(DecodedBatch{}), std::string(1, '\0'));
   for (const Version& version : kVersions) {
     SCOPED_TRACE(version.name);
     DecodedBatch got;
-    ASSERT_TRUE(version.decode("", &got).ok());
-    EXPECT_EQ(got.kind, PositionKind::kTimeseries);
-    EXPECT_THAT(got.series, IsEmpty());
-    // So is an empty message, compressed.
+    // Zero bytes are no snappy block: the length header is missing.
+    const absl::Status s = version.decode("", &got);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(s.message(), HasSubstr("snappy: empty body is not a snappy block"));
+    // An empty message, compressed, is a valid, empty request (in 1.0 the one byte 0x00).
     ASSERT_TRUE(version.decode(version.encode(DecodedBatch{}), &got).ok());
+    EXPECT_EQ(got.kind, PositionKind::kTimeseries);
     EXPECT_THAT(got.series, IsEmpty());
     EXPECT_THAT(got.metadata, IsEmpty());
   }
@@ -317,9 +320,9 @@ TEST(RemoteWriteTest, GarbageProtobufInValidSnappyIsInvalidArgument) {
   }
 }
 
-TEST(RemoteWriteTest, DecompressedSizeOverTheLimitIsRejectedBeforeAllocating) {
-  // Only the length header: the claim alone must be refused (the limit is 64 MiB). Snappy's
-  // header is a 32-bit varint, so 2^32 - 1 is the largest claim there can be.
+TEST(RemoteWriteTest, DecompressedSizeOverTheLimitIsResourceExhaustedBeforeAllocating) {
+  // Only the length header: the claim alone must be refused (the default limit is 64 MiB).
+  // Snappy's header is a 32-bit varint, so 2^32 - 1 is the largest claim there can be.
   for (uint64_t claimed : {(uint64_t{64} << 20) + 1, (uint64_t{1} << 32) - 1}) {
     std::string body;
     PutVarint(claimed, &body);
@@ -327,9 +330,9 @@ TEST(RemoteWriteTest, DecompressedSizeOverTheLimitIsRejectedBeforeAllocating) {
       SCOPED_TRACE(version.name);
       DecodedBatch got;
       const absl::Status s = version.decode(body, &got);
-      EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
       EXPECT_THAT(s.message(), HasSubstr(absl::StrCat("snappy: decompressed size ", claimed,
-                                                      " exceeds the limit")));
+                                                      " exceeds the limit of 67108864 bytes")));
     }
   }
   // At the limit, the claim passes and the missing bytes are what is wrong.
@@ -338,6 +341,37 @@ TEST(RemoteWriteTest, DecompressedSizeOverTheLimitIsRejectedBeforeAllocating) {
   DecodedBatch got;
   EXPECT_THAT(DecodeRemoteWriteV1(body, &got).message(),
               HasSubstr("snappy: corrupt or truncated block"));
+}
+
+TEST(RemoteWriteTest, CallerChosenLimitAppliesToTheDecompressedSize) {
+  // A small body that decompresses to 1000 bytes: a snappy bomb in miniature.
+  DecodedBatch batch;
+  batch.series.push_back({{{"__name__", std::string(980, 'a')}}, {{1, 2}}, 0});
+  struct LimitedVersion {
+    const char* name;
+    absl::Status (*decode)(std::string_view, size_t, DecodedBatch*);
+    std::string (*encode)(const DecodedBatch&);
+  };
+  const LimitedVersion versions[] = {{"1.0", DecodeRemoteWriteV1, EncodeRemoteWriteV1},
+                                     {"2.0", DecodeRemoteWriteV2, EncodeRemoteWriteV2}};
+  for (const auto& [name, decode, encode] : versions) {
+    SCOPED_TRACE(name);
+    const std::string body = encode(batch);
+    ASSERT_LT(body.size(), 100u);
+    // Snappy's length header: a little-endian base-128 varint.
+    size_t decoded = 0;
+    for (size_t i = 0, shift = 0; i < 5 && i < body.size(); ++i, shift += 7) {
+      decoded |= static_cast<size_t>(body[i] & 0x7f) << shift;
+      if ((body[i] & 0x80) == 0) break;
+    }
+    ASSERT_GT(decoded, 980u);
+    DecodedBatch got;
+    const absl::Status s = decode(body, decoded - 1, &got);
+    EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_THAT(s.message(), HasSubstr(absl::StrCat("decompressed size ", decoded,
+                                                    " exceeds the limit of ", decoded - 1)));
+    EXPECT_TRUE(decode(body, decoded, &got).ok());
+  }
 }
 
 // --- 1.0 only. -----------------------------------------------------------------------------

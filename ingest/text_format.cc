@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -129,11 +130,15 @@ bool ParseSecondsAsMs(std::string_view s, int64_t* ms) {
   return true;
 }
 
-bool IsKnownMetricType(std::string_view type) {
-  static constexpr std::string_view kTypes[] = {"counter", "gauge",          "histogram",
-                                                "summary", "untyped",        "unknown",
-                                                "info",    "gaugehistogram", "stateset"};
-  for (std::string_view t : kTypes) {
+// The types each format defines, as Prometheus's parsers take them: 0.0.4 says "untyped",
+// OpenMetrics "unknown" and adds three of its own.
+constexpr std::string_view kTextTypes[] = {"counter", "gauge", "histogram", "summary", "untyped"};
+constexpr std::string_view kOpenMetricsTypes[] = {"counter", "gauge", "histogram", "gaugehistogram",
+                                                  "summary", "info",  "stateset",  "unknown"};
+
+bool IsKnownMetricType(std::string_view type, bool openmetrics) {
+  for (std::string_view t : openmetrics ? std::span<const std::string_view>(kOpenMetricsTypes)
+                                        : std::span<const std::string_view>(kTextTypes)) {
     if (type == t) return true;
   }
   return false;
@@ -201,6 +206,11 @@ absl::Status TextParser::Parse() {
     ++line_no_;
     p_ = line_.data();
     end_ = p_ + line_.size();
+    if (line_.size() > options_.max_line_bytes) {
+      return Error(line_.data() + options_.max_line_bytes,
+                   absl::StrFormat("line is %d bytes long, over the limit of %d (max_line_bytes)",
+                                   line_.size(), options_.max_line_bytes));
+    }
     EMBER_RETURN_IF_ERROR(ParseLine());
     ends_with_newline = newline != std::string_view::npos;
     start = stop + 1;
@@ -293,8 +303,14 @@ absl::Status TextParser::ParseMetadata(std::string_view keyword) {
   const std::string_view value(p_, static_cast<size_t>(value_end - p_));
   if (keyword == "TYPE") {
     if (value.empty()) return Error(value_at, "missing metric type after TYPE");
-    if (!IsKnownMetricType(value)) {
-      return Error(value_at, absl::StrFormat("invalid metric type %s", Quote(value)));
+    if (!IsKnownMetricType(value, options_.openmetrics)) {
+      return Error(value_at,
+                   absl::StrFormat("invalid metric type %s (%s knows %s)", Quote(value),
+                                   options_.openmetrics ? "OpenMetrics" : "text format 0.0.4",
+                                   options_.openmetrics
+                                       ? "counter, gauge, histogram, gaugehistogram, summary, "
+                                         "info, stateset, unknown"
+                                       : "counter, gauge, histogram, summary, untyped"));
     }
     // Prometheus records 0.0.4's "untyped" as "unknown", OpenMetrics's word for it.
     family.type = value == "untyped" ? std::string("unknown") : std::string(value);

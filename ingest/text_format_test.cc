@@ -391,8 +391,12 @@ TEST(TextFormatTest, ReportsEachErrorWithLineAndColumn) {
       {"\"foo\" 1", "line 1, column 1: expected metric name or '{', got '\"'"},
       {"{\"a\", \"b\"} 1", "line 1, column 7: metric name given twice"},
       {"foo{\"a\"} 1", "line 1, column 5: metric name given twice"},
-      {"# TYPE foo bogus", "line 1, column 12: invalid metric type \"bogus\""},
-      {"# TYPE foo Counter", "line 1, column 12: invalid metric type \"Counter\""},
+      {"# TYPE foo bogus",
+       "line 1, column 12: invalid metric type \"bogus\" (text format 0.0.4 knows counter, "
+       "gauge, histogram, summary, untyped)"},
+      {"# TYPE foo Counter",
+       "line 1, column 12: invalid metric type \"Counter\" (text format 0.0.4 knows counter, "
+       "gauge, histogram, summary, untyped)"},
       {"# TYPE foo ", "line 1, column 12: missing metric type after TYPE"},
       {"# HELP 1x y", "line 1, column 8: expected metric name after HELP"},
       {"# HELP  ", "line 1, column 9: expected metric name after HELP"},
@@ -417,6 +421,51 @@ TEST(TextFormatTest, ReportsEachErrorWithLineAndColumn) {
     TextFormatOptions options;
     options.openmetrics = c.openmetrics;
     EXPECT_EQ(ErrorOf(c.body, options), c.want);
+  }
+}
+
+TEST(TextFormatTest, MetricTypesAreTheOnesTheFormatDefines) {
+  struct Case {
+    std::string type;
+    bool in_text;
+    bool in_openmetrics;
+  };
+  const Case cases[] = {
+      {"counter", true, true},         {"gauge", true, true},    {"histogram", true, true},
+      {"summary", true, true},         {"untyped", true, false}, {"unknown", false, true},
+      {"gaugehistogram", false, true}, {"info", false, true},    {"stateset", false, true}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.type);
+    const std::string line = absl::StrCat("# TYPE m ", c.type, "\n");
+    EXPECT_EQ(ErrorOf(line) == "OK", c.in_text) << ErrorOf(line);
+    EXPECT_EQ(ErrorOf(absl::StrCat(line, "# EOF\n"), OpenMetrics()) == "OK", c.in_openmetrics);
+  }
+  EXPECT_EQ(ErrorOf("# TYPE m untyped\n# EOF\n", OpenMetrics()),
+            "line 1, column 10: invalid metric type \"untyped\" (OpenMetrics knows counter, "
+            "gauge, histogram, gaugehistogram, summary, info, stateset, unknown)");
+}
+
+TEST(TextFormatTest, LineLongerThanTheLimitIsRejectedNamingIt) {
+  TextFormatOptions options;
+  options.max_line_bytes = 8;
+  // At the limit is fine, and the "\r" of a "\r\n" does not count.
+  EXPECT_EQ(ErrorOf("m{} 1234\nm 123456\r\n", options), "OK");
+  EXPECT_EQ(ErrorOf("m 1\nm 1234567\n", options),
+            "line 2, column 9: line is 9 bytes long, over the limit of 8 (max_line_bytes)");
+  // Comments and blank lines count too: they are where a body of junk would hide.
+  EXPECT_EQ(ErrorOf("# 3456789", options),
+            "line 1, column 9: line is 9 bytes long, over the limit of 8 (max_line_bytes)");
+  EXPECT_EQ(ErrorOf(std::string(9, ' '), options),
+            "line 1, column 9: line is 9 bytes long, over the limit of 8 (max_line_bytes)");
+}
+
+TEST(TextFormatTest, TenMegabytesWithoutANewlineAreRejectedAtTheDefaultLimit) {
+  for (const char* junk : {"#", " ", "m"}) {
+    SCOPED_TRACE(junk);
+    const std::string body = absl::StrCat(junk, std::string((10 << 20) - 1, 'x'));
+    EXPECT_EQ(ErrorOf(body),
+              "line 1, column 1048577: line is 10485760 bytes long, over the limit of 1048576 "
+              "(max_line_bytes)");
   }
 }
 

@@ -1,6 +1,7 @@
 #include "ingest/write_path.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace ember::ingest {
 
@@ -26,20 +27,31 @@ absl::StatusOr<WriteOutcome> WriteBatch(Db* db, const DecodedBatch& batch,
   int64_t total = 0;
   for (const DecodedSeries& s : batch.series) total += static_cast<int64_t>(s.samples.size());
   positions.reserve(static_cast<size_t>(total));
+  // Rejects the whole batch: nothing is stored, and every sample counts as refused for `reason`.
+  auto reject_whole = [&](const DecodedSeries& s, RejectReason reason, absl::string_view why) {
+    app->Rollback();
+    if (rejected != nullptr) {
+      *rejected = WriteOutcome{};
+      rejected->samples_refused = total;
+      rejected->refused_by_reason[static_cast<int>(reason)] = total;
+    }
+    return absl::InvalidArgumentError(absl::StrCat(PositionName(batch.kind, s.position), ": ", why,
+                                                   " (nothing of this request was stored)"));
+  };
   for (const DecodedSeries& s : batch.series) {
+    // The embedding API stores series without a name; a door does not, as Prometheus's
+    // receivers do not (remote write 2.0: __name__ MUST be present). The text formats always
+    // name a series, so in practice this guards remote write. An empty value is no label.
+    if (!s.samples.empty() && GetLabelValue(s.labels, kMetricNameLabel).empty()) {
+      return reject_whole(s, RejectReason::kInvalidLabels,
+                          absl::StrCat("labels ", LabelsToString(s.labels),
+                                       ": no metric name (__name__ is missing or empty)"));
+    }
     for (const Sample& sample : s.samples) {
       if (absl::Status st = app->Append(s.labels, sample.t, sample.v); !st.ok()) {
-        app->Rollback();
-        const RejectReason reason = absl::IsOutOfRange(st) ? RejectReason::kOutOfBounds
-                                                           : RejectReason::kInvalidLabels;
-        if (rejected != nullptr) {
-          *rejected = WriteOutcome{};
-          rejected->samples_refused = total;
-          rejected->refused_by_reason[static_cast<int>(reason)] = total;
-        }
-        return absl::InvalidArgumentError(absl::StrCat(
-            PositionName(batch.kind, s.position), ": ", st.message(),
-            " (nothing of this request was stored)"));
+        return reject_whole(
+            s, absl::IsOutOfRange(st) ? RejectReason::kOutOfBounds : RejectReason::kInvalidLabels,
+            st.message());
       }
       positions.push_back(s.position);
     }

@@ -1,10 +1,10 @@
 // The write path shared by every ingest door: stores a decoded batch through the embedding API.
 //
 // Policy (docs/ingest.md): a batch is validated whole before anything is stored. Bad labels
-// (none, empty or duplicate names, invalid UTF-8) and samples outside the writable window
-// (older than retention, later than now + max_future) reject the whole batch: nothing is
-// stored. What only the commit can see — a sample older than its series' newest stored sample
-// (beyond the out-of-order window), or another value at a stored timestamp — is refused
+// (none, no __name__ or an empty one, empty or duplicate names, invalid UTF-8) and samples outside
+// the writable window (older than retention, later than now + max_future) reject the whole batch:
+// nothing is stored. What only the commit can see — a sample older than its series' newest stored
+// sample (beyond the out-of-order window), or another value at a stored timestamp — is refused
 // sample by sample: the rest of the batch is stored and the refused samples are reported, so a
 // door answers 400 naming them and never acknowledges a sample it did not store.
 #ifndef EMBER_INGEST_WRITE_PATH_H_

@@ -1002,42 +1002,98 @@ int IngestErrorStatus(const absl::Status& s) {
   return 500;
 }
 
+// The remote-write message a Content-Type names. As Prometheus's receiver: the media type must
+// be application/x-protobuf; its proto= parameter names the message, 1.0 when absent; an absent
+// Content-Type is 1.0 too, for old senders. Other parameters are ignored. InvalidArgument, to
+// be answered 415, otherwise.
+absl::StatusOr<bool> IsRemoteWriteV2(std::string_view content_type) {
+  const absl::string_view whole =
+      absl::StripAsciiWhitespace(absl::string_view(content_type.data(), content_type.size()));
+  if (whole.empty()) return false;
+  std::vector<absl::string_view> parts = absl::StrSplit(whole, ';');
+  if (!absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(parts[0]), "application/x-protobuf")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unsupported Content-Type \"", whole,
+        "\": remote write takes application/x-protobuf (proto=prometheus.WriteRequest or "
+        "proto=io.prometheus.write.v2.Request)"));
+  }
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const absl::string_view param = absl::StripAsciiWhitespace(parts[i]);
+    if (param.empty()) continue;  // RFC 9110 allows empty parameters: "a/b;;c=d".
+    const size_t eq = param.find('=');
+    if (eq == absl::string_view::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("Content-Type \"", whole, "\": parameter \"",
+                                                     param, "\" is not name=value"));
+    }
+    if (!absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(param.substr(0, eq)), "proto")) {
+      continue;
+    }
+    absl::string_view proto = absl::StripAsciiWhitespace(param.substr(eq + 1));
+    if (proto.size() >= 2 && proto.front() == '"' && proto.back() == '"') {
+      proto = proto.substr(1, proto.size() - 2);
+    }
+    if (proto == "prometheus.WriteRequest") return false;
+    if (proto == "io.prometheus.write.v2.Request") return true;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unsupported remote write message proto=", proto, " in Content-Type \"", whole,
+        "\": want prometheus.WriteRequest (1.0) or io.prometheus.write.v2.Request (2.0)"));
+  }
+  return false;
+}
+
 }  // namespace
 
 HttpResponse Api::RemoteWrite(const HttpRequest& req) {
-  const std::string content_type(req.Header("content-type"));
-  const std::string encoding(req.Header("content-encoding"));
-  if (!encoding.empty() && !absl::EqualsIgnoreCase(encoding, "snappy")) {
-    bad_requests_->With({"remote_write"})->Inc();
-    return PlainText(415, absl::StrCat("unsupported Content-Encoding \"", encoding,
-                                       "\": remote write bodies are snappy-compressed\n"));
-  }
   bool v2 = false;
-  if (absl::StrContains(content_type, "proto=")) {
-    if (absl::StrContains(content_type, "io.prometheus.write.v2.Request")) {
-      v2 = true;
-    } else if (!absl::StrContains(content_type, "prometheus.WriteRequest")) {
-      bad_requests_->With({"remote_write"})->Inc();
-      return PlainText(415, absl::StrCat("unsupported remote write message in Content-Type \"",
-                                         content_type, "\"\n"));
-    }
-  }
-  ingest::DecodedBatch batch;
-  absl::Status s = v2 ? ingest::DecodeRemoteWriteV2(req.body, &batch)
-                      : ingest::DecodeRemoteWriteV1(req.body, &batch);
-  if (!s.ok()) {
-    bad_requests_->With({"remote_write"})->Inc();
-    return PlainText(400, absl::StrCat(s.message(), "\n"));
-  }
   int64_t stored = 0;
-  s = Ingest("remote_write", batch, &stored);
-  HttpResponse r = s.ok() ? PlainText(204, "") : PlainText(IngestErrorStatus(s), absl::StrCat(s.message(), "\n"));
-  if (v2) {
-    r.headers.emplace_back("X-Prometheus-Remote-Write-Samples-Written", absl::StrCat(stored));
-    r.headers.emplace_back("X-Prometheus-Remote-Write-Histograms-Written", "0");
-    r.headers.emplace_back("X-Prometheus-Remote-Write-Exemplars-Written", "0");
+  // Every answer to a 2.0 request states what was stored, also a 4xx or 5xx (the spec: a sender
+  // may take a missing header for 0, but Ember is explicit). Histograms and exemplars are
+  // never stored.
+  auto answer = [&](int status, absl::string_view message) {
+    HttpResponse r = PlainText(status, message.empty() ? "" : absl::StrCat(message, "\n"));
+    if (v2) {
+      r.headers.emplace_back("X-Prometheus-Remote-Write-Samples-Written", absl::StrCat(stored));
+      r.headers.emplace_back("X-Prometheus-Remote-Write-Histograms-Written", "0");
+      r.headers.emplace_back("X-Prometheus-Remote-Write-Exemplars-Written", "0");
+    }
+    return r;
+  };
+  auto refuse = [&](int status, absl::string_view message) {
+    bad_requests_->With({"remote_write"})->Inc();
+    return answer(status, message);
+  };
+
+  absl::StatusOr<bool> is_v2 = IsRemoteWriteV2(req.Header("content-type"));
+  if (!is_v2.ok()) return refuse(415, is_v2.status().message());
+  v2 = *is_v2;
+  // The HTTP server gunzips a gzip body before any handler sees it; remote write takes snappy
+  // only, as the spec requires, so that a sender learns of its misconfiguration.
+  if (req.gunzipped) {
+    return refuse(415,
+                  "unsupported Content-Encoding \"gzip\": remote write bodies are "
+                  "snappy-compressed");
   }
-  return r;
+  // An absent Content-Encoding is snappy, as Prometheus's receiver assumes.
+  const std::string_view encoding = req.Header("content-encoding");
+  const absl::string_view trimmed =
+      absl::StripAsciiWhitespace(absl::string_view(encoding.data(), encoding.size()));
+  if (!trimmed.empty() && !absl::EqualsIgnoreCase(trimmed, "snappy")) {
+    return refuse(415, absl::StrCat("unsupported Content-Encoding \"", trimmed,
+                                    "\": remote write bodies are snappy-compressed"));
+  }
+
+  ingest::DecodedBatch batch;
+  const size_t limit = options_.max_request_body_bytes;
+  absl::Status s = v2 ? ingest::DecodeRemoteWriteV2(req.body, limit, &batch)
+                      : ingest::DecodeRemoteWriteV1(req.body, limit, &batch);
+  if (absl::IsResourceExhausted(s)) {
+    return refuse(413, absl::StrCat(s.message(), " (the request body limit, ", limit,
+                                    " bytes, applies after decompression too)"));
+  }
+  if (!s.ok()) return refuse(400, s.message());
+  s = Ingest("remote_write", batch, &stored);
+  if (!s.ok()) return answer(IngestErrorStatus(s), s.message());
+  return answer(204, "");
 }
 
 HttpResponse Api::ImportPrometheus(const HttpRequest& req) {

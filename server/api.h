@@ -42,6 +42,9 @@ struct ApiOptions {
   std::vector<std::pair<std::string, std::string>> flags;
   // The self-scrape's `instance` label.
   std::string instance = "127.0.0.1:9090";
+  // The HTTP server's body limit (HttpServerOptions::max_request_body_bytes), which remote
+  // write also applies to the decompressed body: more answers 413.
+  size_t max_request_body_bytes = 32 << 20;
 };
 
 // What the API answers from parts `ember serve` adds when it has a config file.

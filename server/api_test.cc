@@ -391,6 +391,56 @@ TEST_F(ApiTest, MetricsPageCountsRequestsAndSelfScrapeStoresThem) {
   EXPECT_THAT(m.body, HasSubstr("process_resident_memory_bytes "));
 }
 
+// Before, a body without a newline was one line however long: 10 MiB of comment or blanks
+// were answered 204. Lines are limited to 1 MiB (ingest/batch.h, kDefaultMaxLineBytes).
+TEST(IngestLineLimitTest, TextAndLineProtocolRejectLinesOverOneMebibyteNamingThem) {
+  testutil::TempDir dir;
+  ServerOptions o;
+  o.data_dir = dir.path();
+  o.db.retention_ms = 0;
+  o.db.background_interval_ms = 0;
+  o.http.listen_address = "127.0.0.1:0";
+  o.http.threads = 2;
+  o.http.max_request_body_bytes = 16 << 20;  // So that the line limit, not the body's, applies.
+  o.api.max_request_body_bytes = 16 << 20;
+  o.self_scrape_interval_ms = 0;
+  EmberServer server(o);
+  ASSERT_TRUE(server.Start().ok());
+  HttpClient client(server.port(), 30'000);
+  const std::string junk(10 << 20, '#');
+  const std::string long_second_line =
+      absl::StrCat("good 1 1700000000000\n", "# ", std::string(1 << 20, 'x'), "\n");
+  const std::string long_influx_second_line =
+      absl::StrCat("good v=1 1700000000000000000\n", "# ", std::string(1 << 20, 'x'), "\n");
+  struct Case {
+    const char* target;
+    const std::string& body;
+    const char* want;
+  };
+  const Case cases[] = {
+      {"/api/v1/import/prometheus", junk, "line 1, column 1048577: line is 10485760 bytes long"},
+      {"/write", junk, "line 1, column 1048577: line is 10485760 bytes long"},
+      {"/api/v2/write?bucket=b", junk, "line 1, column 1048577: line is 10485760 bytes long"},
+      {"/api/v1/import/prometheus", long_second_line,
+       "line 2, column 1048577: line is 1048578 bytes long, over the limit of 1048576 "
+       "(max_line_bytes)"},
+      {"/write", long_influx_second_line, "line 2, column 1048577"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.target);
+    absl::StatusOr<HttpResult> r = client.Request("POST", c.target, c.body);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, 400);
+    EXPECT_THAT(r->body, HasSubstr(c.want));
+  }
+  // Nothing of a rejected body is stored, not even its good first line.
+  absl::StatusOr<HttpResult> q =
+      client.Get("/api/v1/query?query=%7B__name__%3D~%22good.*%22%7D&time=1700000000");
+  ASSERT_TRUE(q.ok());
+  EXPECT_THAT(q->body, HasSubstr("\"result\":[]"));
+  EXPECT_TRUE(server.Stop().ok());
+}
+
 TEST(SelfScrapeTest, ServerIngestsItsOwnMetricsAsJobEmber) {
   testutil::TempDir dir;
   ServerOptions o;

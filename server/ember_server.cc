@@ -23,6 +23,9 @@ absl::Status EmberServer::Start() {
   executor_ = std::make_unique<query::QueryExecutor>(options_.executor);
   // Query memory is accounted in one place for the API and the rules.
   options_.api.engine.memory_in_use = executor_->memory_in_use();
+  // Remote write's decompressed size is bounded like any body.
+  options_.api.max_request_body_bytes = options_.http.max_request_body_bytes;
+  options_.http.paths_without_body_decoding.push_back("/api/v1/write");
   api_ = std::make_unique<Api>(db_.get(), options_.api, &metrics_, executor_.get());
   if (!options_.config_file.empty()) {
     absl::StatusOr<Config> config = LoadConfigFile(options_.config_file);

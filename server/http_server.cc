@@ -592,6 +592,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!path.ok()) return ErrorResponse(400, "bad_data", StdView(path.status().message()));
     request.path = *std::move(path);
 
+    const std::vector<std::string>& raw = shared_.options.paths_without_body_decoding;
+    if (std::find(raw.begin(), raw.end(), request.path) != raw.end()) return std::nullopt;
     const std::string encoding = absl::AsciiStrToLower(
         absl::StripAsciiWhitespace(AbslView(request.Header("content-encoding"))));
     if (encoding == "gzip" || encoding == "x-gzip") {

@@ -76,6 +76,9 @@ struct HttpServerOptions {
   std::string bearer_token;
   std::string basic_auth_user;
   std::string basic_auth_password;
+  // Paths whose request bodies reach the handler as sent, Content-Encoding and all (remote
+  // write, whose only coding is snappy and which must answer 415 to any other).
+  std::vector<std::string> paths_without_body_decoding;
   // Responses smaller than this are never gzip-encoded.
   size_t gzip_min_bytes = 1024;
 };
