@@ -468,12 +468,12 @@ class BadInputTest : public ::testing::Test {
   static std::string HeaderTimeoutFlag() {
     absl::StatusOr<testutil::CommandResult> r = testutil::RunCommand({kEmberPath, "--helpfull"});
     if (!r.ok()) return "";
-    for (absl::string_view line : absl::StrSplit(r->out + r->err, '\n')) {
-      line = absl::StripLeadingAsciiWhitespace(line);
-      if (!absl::ConsumePrefix(&line, "-")) continue;
-      const std::string name(line.substr(0, line.find(' ')));
+    // One entry per flag: "-name (help) type: T default: D", possibly wrapped over lines.
+    const std::string help = r->out + r->err;
+    for (absl::string_view entry : absl::StrSplit(help, "\n    -")) {
+      const std::string name(entry.substr(0, entry.find(' ')));
       if (!absl::StrContains(name, "header") || !absl::StrContains(name, "timeout")) continue;
-      if (absl::StrContains(line, "type: string")) return absl::StrCat("--", name, "=2s");
+      if (absl::StrContains(entry, "type: string")) return absl::StrCat("--", name, "=2s");
       return absl::StrCat("--", name, absl::EndsWith(name, "_ms") ? "=2000" : "=2");
     }
     return "";
