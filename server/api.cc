@@ -1066,13 +1066,8 @@ HttpResponse Api::RemoteWrite(const HttpRequest& req) {
   absl::StatusOr<bool> is_v2 = IsRemoteWriteV2(req.Header("content-type"));
   if (!is_v2.ok()) return refuse(415, is_v2.status().message());
   v2 = *is_v2;
-  // The HTTP server gunzips a gzip body before any handler sees it; remote write takes snappy
-  // only, as the spec requires, so that a sender learns of its misconfiguration.
-  if (req.gunzipped) {
-    return refuse(415,
-                  "unsupported Content-Encoding \"gzip\": remote write bodies are "
-                  "snappy-compressed");
-  }
+  // The HTTP server leaves this path's body and Content-Encoding as sent (gzip included), so a
+  // sender with any coding but snappy learns of its misconfiguration, as the spec requires.
   // An absent Content-Encoding is snappy, as Prometheus's receiver assumes.
   const std::string_view encoding = req.Header("content-encoding");
   const absl::string_view trimmed =

@@ -609,7 +609,6 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       if (!body.ok()) return ErrorResponse(500, "internal", StdView(body.status().message()));
       request.body = *std::move(body);
-      request.gunzipped = true;
       // The handler sees a plain body, so nothing may tell it to decode again.
       std::erase_if(request.headers, [](const auto& h) { return h.first == "content-encoding"; });
     } else if (!encoding.empty() && encoding != "snappy" && encoding != "identity") {

@@ -35,8 +35,6 @@ struct HttpRequest {
   // Already gunzipped when the request had Content-Encoding: gzip; that header is then dropped
   // from `headers`. Other encodings (snappy for remote write) are left to the handler.
   std::string body;
-  // True when the server removed a gzip Content-Encoding (and gunzipped `body`).
-  bool gunzipped = false;
   std::string remote_address;
   // Set (to true) by the server when the client closes its connection before the answer, for
   // an async handler to stop its work. Never null in a request the server built.
