@@ -41,25 +41,29 @@ QueryExecutor::QueryExecutor(ExecutorOptions options) : options_(std::move(optio
 
 QueryExecutor::~QueryExecutor() { Stop(); }
 
-void QueryExecutor::Submit(Task task, std::shared_ptr<const std::atomic<bool>> cancel) {
+void QueryExecutor::Submit(Task task, std::shared_ptr<const std::atomic<bool>> cancel,
+                           std::function<void()> done) {
   absl::Status rejection;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) {
       rejection = absl::UnavailableError("query rejected: the server is shutting down");
-    } else if (static_cast<int64_t>(queue_.size()) >= options_.max_queued) {
+    } else if (static_cast<int64_t>(queue_.size()) + running_ >=
+               int64_t{std::max(options_.max_concurrency, 1)} + options_.max_queued) {
+      // Every worker busy or spoken for, and max_queued already waiting.
       rejection = absl::UnavailableError(absl::StrCat(
-          "query rejected: ", queue_.size(), " queries are already waiting for one of ",
-          options_.max_concurrency,
-          " workers (query.max-concurrency); try again later"));
+          "query rejected: ", running_, " queries are running (query.max-concurrency=",
+          options_.max_concurrency, ") and ", queue_.size(),
+          " waiting (query.max-queued); try again later"));
     } else {
-      queue_.push_back(Queued{std::move(task), std::move(cancel),
+      queue_.push_back(Queued{std::move(task), std::move(done), std::move(cancel),
                               absl::Now() + absl::Milliseconds(options_.max_queue_wait_ms)});
       return;
     }
   }
   rejected_.fetch_add(1);
   task(rejection).IgnoreError();
+  if (done) done();
 }
 
 void QueryExecutor::WorkerLoop() {
@@ -88,8 +92,11 @@ void QueryExecutor::WorkerLoop() {
       }
       Count(s);
     }
-    absl::MutexLock lock(&mu_);
-    --running_;
+    {
+      absl::MutexLock lock(&mu_);
+      --running_;
+    }
+    if (q.done) q.done();
   }
 }
 
@@ -97,16 +104,16 @@ void QueryExecutor::ReaperLoop() {
   absl::MutexLock lock(&mu_);
   while (!stopping_) {
     const absl::Time now = absl::Now();
-    std::vector<std::pair<Task, absl::Status>> rejected;
+    std::vector<std::pair<Queued, absl::Status>> rejected;
     for (auto it = queue_.begin(); it != queue_.end();) {
       if (it->cancel != nullptr && it->cancel->load()) {
-        rejected.emplace_back(std::move(it->task),
+        rejected.emplace_back(std::move(*it),
                               absl::CancelledError("query was canceled while it waited for a "
                                                    "worker"));
         it = queue_.erase(it);
       } else if (now >= it->deadline) {
         rejected.emplace_back(
-            std::move(it->task),
+            std::move(*it),
             absl::UnavailableError(absl::StrCat(
                 "query rejected: it waited ", options_.max_queue_wait_ms,
                 " ms for one of ", options_.max_concurrency,
@@ -119,9 +126,10 @@ void QueryExecutor::ReaperLoop() {
     }
     if (!rejected.empty()) {
       mu_.Unlock();
-      for (auto& [task, status] : rejected) {
+      for (auto& [q, status] : rejected) {
         rejected_.fetch_add(1);
-        task(status).IgnoreError();
+        q.task(status).IgnoreError();
+        if (q.done) q.done();
       }
       mu_.Lock();
       continue;
@@ -154,6 +162,7 @@ void QueryExecutor::Stop() {
   for (Queued& q : left) {
     rejected_.fetch_add(1);
     q.task(absl::UnavailableError("query rejected: the server is shutting down")).IgnoreError();
+    if (q.done) q.done();
   }
   for (std::thread& t : workers_) {
     if (t.joinable()) t.join();

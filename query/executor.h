@@ -32,7 +32,7 @@ namespace ember::query {
 struct ExecutorOptions {
   // Queries evaluated at once (Prometheus: --query.max-concurrency, 20).
   int max_concurrency = 20;
-  // Queries waiting for a worker; one more is rejected at once.
+  // Queries waiting for a worker while every worker is busy; one more is rejected at once.
   int max_queued = 1000;
   // A query that waited longer for a worker is rejected (Unavailable).
   int64_t max_queue_wait_ms = 30'000;
@@ -66,8 +66,11 @@ class QueryExecutor {
   QueryExecutor& operator=(const QueryExecutor&) = delete;
 
   // Queues `task`. `cancel`, when set, is polled while the task waits: once true, the task is
-  // rejected with Cancelled instead of run.
-  void Submit(Task task, std::shared_ptr<const std::atomic<bool>> cancel = nullptr);
+  // rejected with Cancelled instead of run. `done`, when set, runs after the task (or its
+  // rejection) once its worker is free again: the place to hand an answer over, so a client
+  // that sends its next query on receiving it finds the worker free.
+  void Submit(Task task, std::shared_ptr<const std::atomic<bool>> cancel = nullptr,
+              std::function<void()> done = nullptr);
 
   // Runs `fn` on a worker and waits for it: for callers with a thread of their own (rule
   // groups). Unavailable when the query was rejected.
@@ -86,6 +89,7 @@ class QueryExecutor {
  private:
   struct Queued {
     Task task;
+    std::function<void()> done;
     std::shared_ptr<const std::atomic<bool>> cancel;
     absl::Time deadline;  // Rejected when still queued then.
   };

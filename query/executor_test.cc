@@ -83,7 +83,7 @@ TEST(QueryExecutorTest, FullQueueRejectsAtOnceWithUnavailable) {
   executor.Submit(gate.Task(&waiting));
   executor.Submit(gate.Task(&refused));  // Rejected on this thread, before Submit returns.
   EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(refused.message(), HasSubstr("query.max-concurrency"));
+  EXPECT_THAT(refused.message(), HasSubstr("query.max-queued"));
   gate.Open();
   // Entered so far: running and refused; the queued one runs once the worker frees up.
   ASSERT_TRUE(gate.WaitEntered(3));
@@ -162,6 +162,16 @@ TEST(QueryExecutorTest, StopRejectsWhatWaitsAndLaterSubmits) {
   EXPECT_TRUE(running.ok());
   executor.Submit(gate.Task(&late));
   EXPECT_EQ(late.code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(QueryExecutorTest, WithoutAQueueAnIdleWorkerStillTakesAQuery) {
+  ExecutorOptions o;
+  o.max_concurrency = 1;
+  o.max_queued = 0;
+  QueryExecutor executor(o);
+  absl::StatusOr<int> r = executor.Run<int>([]() -> absl::StatusOr<int> { return 7; });
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, 7);
 }
 
 }  // namespace

@@ -477,26 +477,27 @@ void Api::Handle(HttpRequest request, HttpReply reply) {
     return;
   }
   auto req = std::make_shared<const HttpRequest>(std::move(request));
+  auto response = std::make_shared<HttpResponse>();
   std::shared_ptr<const std::atomic<bool>> cancel = req->cancelled;
   executor_->Submit(
-      [this, req, reply = std::move(reply), t0](const absl::Status& admission) -> absl::Status {
+      [this, req, response, t0](const absl::Status& admission) -> absl::Status {
         std::string handler = req->path;
         Call call;
         call.cancel = req->cancelled.get();
-        HttpResponse r;
         if (!admission.ok()) {
-          r = ApiError(absl::IsCancelled(admission) ? ErrorType::kCanceled
-                                                    : ErrorType::kUnavailable,
-                       admission.message());
+          *response = ApiError(absl::IsCancelled(admission) ? ErrorType::kCanceled
+                                                            : ErrorType::kUnavailable,
+                               admission.message());
           call.outcome = admission;
         } else {
-          r = Route(*req, &handler, &call);
+          *response = Route(*req, &handler, &call);
         }
-        Record(handler, r.status, t0);
-        reply(std::move(r));
+        Record(handler, response->status, t0);
         return call.outcome;
       },
-      std::move(cancel));
+      std::move(cancel),
+      // Handed over once the worker is free: a client's next query finds it so.
+      [response, reply = std::move(reply)] { reply(std::move(*response)); });
 }
 
 HttpResponse Api::Route(const HttpRequest& req, std::string* handler, Call* call) {

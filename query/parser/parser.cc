@@ -19,6 +19,7 @@
 #include "query/parser/grammar.h"
 #include "storage/matcher.h"
 #include "util/status_macros.h"
+#include "util/utf8.h"
 
 namespace ember::query {
 namespace {
@@ -614,6 +615,11 @@ class Parser {
 absl::StatusOr<ExprPtr> ParseExpr(std::string_view text) {
   if (text.size() > static_cast<size_t>(INT32_MAX)) {
     return absl::InvalidArgumentError("query is longer than 2 GiB");
+  }
+  // Prometheus's lexer reads runes and refuses invalid ones; so does Ember, before any token,
+  // so that no string or name carries invalid UTF-8 into a result or an error message.
+  if (const size_t bad = util::FindInvalidUtf8(text); bad != std::string_view::npos) {
+    return parser_internal::ParseError(text, static_cast<int32_t>(bad), "invalid UTF-8 rune");
   }
   return Parser(text).Run();
 }

@@ -627,5 +627,28 @@ TEST(ParserTest, ParsesEveryConformanceEvalQuery) {
   EXPECT_EQ(core_parsed, core_total);
 }
 
+TEST(ParserTest, InvalidUtf8AnywhereIsAParseErrorAtItsByte) {
+  struct Case {
+    std::string name;
+    std::string query;
+    std::string want;
+  };
+  const Case cases[] = {
+      {"in a label value", "m{a=\"\xff\"}", "1:6: parse error: invalid UTF-8 rune"},
+      {"a surrogate in a string", "label_replace(m, \"a\", \"\xed\xa0\x80\", \"\", \"\")",
+       "1:24: parse error: invalid UTF-8 rune"},
+      {"overlong", "\xc0\xafm", "1:1: parse error: invalid UTF-8 rune"},
+      {"truncated", "m # \xe2\x82", "1:5: parse error: invalid UTF-8 rune"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    absl::StatusOr<ExprPtr> e = ParseExpr(c.query);
+    ASSERT_FALSE(e.ok());
+    EXPECT_EQ(e.status().message(), c.want);
+  }
+  // Valid multi-byte text still parses.
+  EXPECT_TRUE(ParseExpr("m{a=\"\xe2\x82\xac \xf0\x9f\x94\xa5\"}").ok());
+}
+
 }  // namespace
 }  // namespace ember::query
