@@ -59,10 +59,11 @@ for t in "${targets[@]}"; do
   log="$artifacts/$t.log"
   echo "=== $t: ${seconds}s ==="
   status=0
-  # -timeout: one input taking this long is a hang. One process, one job: CI shares its cores.
+  # -timeout: one input taking this long is a hang. Without -jobs/-workers libFuzzer fuzzes in
+  # this one process (CI shares its cores), and writes no fuzz-N.log into the working directory.
   # `time` reports the fuzzer's CPU seconds (user + sys), what docs/fuzzing.md tabulates.
   { time "$build_dir/fuzz/${t}_fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 \
-      -max_len="${max_len[$t]}" -timeout=25 -jobs=1 -workers=1 -print_final_stats=1 \
+      -max_len="${max_len[$t]}" -timeout=25 -print_final_stats=1 \
       -artifact_prefix="$artifacts/$t/" "$work/$t" >"$log" 2>&1; } 2>"$work/$t.time" ||
     status=$?
   cpu="$(awk '{printf "%.0f", $1 + $2}' "$work/$t.time")"
