@@ -325,7 +325,17 @@ void AppendExpr(std::string* out, const Expr& e) {
     }
     case ExprKind::kBinary: {
       const auto& b = e.As<BinaryExpr>();
-      AppendExpr(out, *b.lhs);
+      // A sign binds looser than ^, so `+Inf ^ 2` would parse again as +(Inf ^ 2). The parser
+      // folds a sign into a literal only where no ^ follows, so of the signed spellings only
+      // +Inf can stand left of ^: print it unsigned there.
+      const bool plus_inf_lhs = b.lhs->kind == ExprKind::kNumberLiteral &&
+                                !b.lhs->As<NumberLiteral>().duration &&
+                                b.lhs->As<NumberLiteral>().value == HUGE_VAL;
+      if (b.op == BinaryOp::kPow && plus_inf_lhs) {
+        out->append("Inf");
+      } else {
+        AppendExpr(out, *b.lhs);
+      }
       absl::StrAppend(out, " ", AV(BinaryOpName(b.op)), b.return_bool ? " bool" : "");
       if (b.matching) {
         const VectorMatching& vm = *b.matching;

@@ -8,6 +8,8 @@ packages=(
   librocksdb-dev libabsl-dev libboost-dev libboost-system-dev libgflags-dev
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libsnappy-dev libzstd-dev liblz4-dev
   libprotobuf-dev protobuf-compiler libyaml-cpp-dev zlib1g-dev
+  # libFuzzer and the sanitizer runtimes of scripts/fuzz.sh.
+  clang-14 libclang-rt-14-dev
   # Peers of the integration tests and the side-by-side benchmark; curl for the README.
   prometheus prometheus-alertmanager python3-prometheus-client curl jq
 )

@@ -227,6 +227,32 @@ TEST(ParserTest, PrecedenceAndAssociativity) {
   }
 }
 
+// Found by fuzz/promql_fuzzer: `+Inf ^ 2` parses as +(Inf ^ 2), so the printer must not sign
+// an Inf left of ^.
+TEST(ParserTest, InfLeftOfPowerRoundTrips) {
+  struct Case {
+    std::string in;
+    std::string want;
+  };
+  const Case cases[] = {
+      {"inf ^ 2", "Inf ^ 2"},
+      {"-inf ^ 2", "-Inf ^ 2"},
+      {"- inf ^ 2", "-Inf ^ 2"},
+      {"a + on (x, y) t *inf^- 2 ^- 3 ^ 3 ^ i", "a + on (x, y) t * Inf ^ -2 ^ -3 ^ 3 ^ i"},
+      {"2 ^ inf", "2 ^ +Inf"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.in);
+    EXPECT_EQ(Canonical(c.in), c.want);
+    EXPECT_EQ(Canonical(c.want), c.want);
+    absl::StatusOr<ExprPtr> in = ParseExpr(c.in);
+    absl::StatusOr<ExprPtr> again = ParseExpr(c.want);
+    ASSERT_TRUE(in.ok()) << in.status();
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(Shape(**again), Shape(**in));
+  }
+}
+
 TEST(ParserTest, ErrorsNamePositionAndCause) {
   struct Case {
     std::string in;

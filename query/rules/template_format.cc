@@ -319,7 +319,13 @@ bool FormatString(const Spec& spec, char verb, std::string_view s, std::string* 
     case 'X': {
       std::string hex;
       for (char c : s) {
-        absl::StrAppendFormat(&hex, verb == 'x' ? "%02x" : "%02X", static_cast<unsigned char>(c));
+        // Two literal formats: clang's Abseil checks that a format string is constexpr.
+        const unsigned char byte = static_cast<unsigned char>(c);
+        if (verb == 'x') {
+          absl::StrAppendFormat(&hex, "%02x", byte);
+        } else {
+          absl::StrAppendFormat(&hex, "%02X", byte);
+        }
       }
       out->append(Pad(spec, "", hex));
       return true;
