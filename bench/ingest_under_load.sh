@@ -15,7 +15,7 @@
 #   bench/ingest_under_load.sh BUILD_DIR       (builds nothing: needs BUILD_DIR/ember,
 #                                               BUILD_DIR/remote_write_load, BUILD_DIR/query_load)
 #
-# Knobs (environment): TARGETS=100 (131 series each), MINUTES=120 (at most 120), RATE=20,
+# Knobs (environment): TARGETS=50 (131 series each), MINUTES=120 (at most 120), RATE=20,
 # DURATION=30 (seconds of each stream), STEADY_TARGETS=10, CLIENTS=6, RANGE_MINUTES=120, STEP=15, QUERY_LEAD=3,
 # SYSTEMS="prometheus ember" (either alone is fine), EMBER_FLAGS="" (extra `ember serve` flags),
 # PROMETHEUS=/usr/bin/prometheus.
@@ -30,7 +30,7 @@ if [[ $# -ne 1 || ! -d "$1" ]]; then
   exit 2
 fi
 BUILD=$(cd "$1" && pwd)
-TARGETS=${TARGETS:-100}
+TARGETS=${TARGETS:-50}
 MINUTES=${MINUTES:-120}
 RATE=${RATE:-20}
 DURATION=${DURATION:-30}
