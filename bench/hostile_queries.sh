@@ -12,12 +12,13 @@
 # Knobs (environment): BUDGET_BYTES=268435456 (the per-query budget), BUDGET_FLAG (the flag
 # that sets it, e.g. --query_max_memory_bytes; found in `ember --help` when unset, and left off
 # when the build has none), TARGETS=100 (131 series each), MINUTES=60 (of data, ending now),
-# CLIENTS=2 (concurrent hostile clients), DURATION=90 (seconds of firing), QUERY_TIMEOUT=30s
+# CLIENTS=2 (concurrent hostile clients), DURATION=120 (seconds of firing), QUERY_TIMEOUT=30s
 # (ember serve --query_timeout), EMBER_FLAGS="" (more `ember serve` flags).
 #
 # Prints the RSS before the queries, the highest VmRSS sampled every 0.2 s and VmHWM during the
 # queries, and the growth over the pre-query RSS against CLIENTS x BUDGET_BYTES (each running query
-# may hold up to the budget); then per query the status codes it got and its slowest answer.
+# may hold up to the budget); then per query the status codes it got, its slowest answer and its
+# largest body.
 # Exits 1 when Ember died, a query got a 5xx other than 503 (a timeout) or no answer, or the
 # growth exceeded CLIENTS x BUDGET_BYTES (when a budget flag was given).
 set -euo pipefail
@@ -31,7 +32,7 @@ BUDGET_BYTES=${BUDGET_BYTES:-268435456}
 TARGETS=${TARGETS:-100}
 MINUTES=${MINUTES:-60}
 CLIENTS=${CLIENTS:-2}
-DURATION=${DURATION:-90}
+DURATION=${DURATION:-120}
 QUERY_TIMEOUT=${QUERY_TIMEOUT:-30s}
 EMBER_FLAGS=${EMBER_FLAGS:-}
 
@@ -124,9 +125,9 @@ QUERIES=(
   'instant|{__name__=~".*_bucket|.*_total"} * on () group_left () count({__name__=~".+"})'
   'instant|sort_desc(label_replace({__name__=~".+", instance=~"10\\.0\\..*"}, "x", "$1$1$1$1", "instance", "(.*)"))'
   'instant|count by (instance, le, model, version, code) ({__name__=~"model_.+"} offset 30m)'
-  "range|$HOUR_AGO_S|$END_S|1|{__name__=~\".+\"}"
   "range|$HOUR_AGO_S|$END_S|1|sum by (instance, le) (rate(model_request_latency_seconds_bucket[5m]))"
   "range|$DAY_AGO_S|$END_S|8|count_over_time(model_requests_total[1h:1s])"
+  "range|$HOUR_AGO_S|$END_S|1|{__name__=~\".+\"}"
 )
 
 PORT=$(free_port)
@@ -160,7 +161,7 @@ TIMEOUT_S=$(awk -v t="$QUERY_TIMEOUT" 'BEGIN { n = t + 0; if (t ~ /ms$/) n /= 10
 SAMPLER_PID=$!
 
 # client C: fires the queries in turn (client C starts at query C) until DURATION has passed or
-# it has sent 1000; one line per answer: index, HTTP status (000: none), seconds.
+# it has sent 1000; one line per answer: index, HTTP status (000: none), seconds, body bytes.
 client() {
   local c=$1 n=0 i entry kind q start end step code
   local stop=$((SECONDS + DURATION))
@@ -170,17 +171,17 @@ client() {
     kind=${entry%%|*}
     if [[ $kind == instant ]]; then
       q=${entry#*|}
-      code=$(curl -sS -G -o /dev/null -w '%{http_code} %{time_total}' --max-time $((TIMEOUT_S + 60)) \
+      code=$(curl -sS -G -o /dev/null -w '%{http_code} %{time_total} %{size_download}' --max-time $((TIMEOUT_S + 60)) \
         "http://127.0.0.1:$PORT/api/v1/query" --data-urlencode "query=$q" \
         --data-urlencode "time=$END_S" 2>/dev/null) || true
     else
       IFS='|' read -r _ start end step q <<< "$entry"  # q takes the rest, '|' and all.
-      code=$(curl -sS -G -o /dev/null -w '%{http_code} %{time_total}' --max-time $((TIMEOUT_S + 60)) \
+      code=$(curl -sS -G -o /dev/null -w '%{http_code} %{time_total} %{size_download}' --max-time $((TIMEOUT_S + 60)) \
         "http://127.0.0.1:$PORT/api/v1/query_range" --data-urlencode "query=$q" \
         --data-urlencode "start=$start" --data-urlencode "end=$end" \
         --data-urlencode "step=$step" 2>/dev/null) || true
     fi
-    echo "$i ${code:-000 0}"
+    echo "$i ${code:-000 0 0}"
     n=$((n + 1))
   done
 }
@@ -216,12 +217,13 @@ printf '%-48s %10s\n' "VmRSS at the end, MiB" "$(mib "$END_RSS")"
 printf '%-48s %10s\n' "growth over the pre-query RSS, MiB" "$(mib "$growth_kb")"
 printf '%-48s %10s\n' "clients x budget, MiB" "$((CLIENTS * budget_mib))"
 echo
-printf '%-4s %-26s %8s %s\n' "q" "status codes (count)" "max s" "query"
+printf '%-4s %-22s %7s %9s %s\n' "q" "status codes (count)" "max s" "max MB" "query"
 BAD=0
 for i in "${!QUERIES[@]}"; do
   codes=$(cat "$TMP"/client.* | awk -v i="$i" '$1 == i { n[$2]++ } END { for (c in n) printf "%s:%d ", c, n[c] }')
   slowest=$(cat "$TMP"/client.* | awk -v i="$i" '$1 == i && $3 > m { m = $3 } END { printf "%.2f", m }')
-  printf '%-4s %-26s %8s %s\n' "q$i" "${codes:-not run}" "$slowest" "${QUERIES[$i]:0:110}"
+  largest=$(cat "$TMP"/client.* | awk -v i="$i" '$1 == i && $4 > m { m = $4 } END { printf "%.1f", m / 1e6 }')
+  printf '%-4s %-22s %7s %9s %s\n' "q$i" "${codes:-not run}" "$slowest" "$largest" "${QUERIES[$i]:0:110}"
 done
 bad=$(cat "$TMP"/client.* | awk '$2 == "000" || ($2 >= 500 && $2 != 503)' | wc -l)
 total=$(cat "$TMP"/client.* | wc -l)
