@@ -67,7 +67,7 @@ struct ClientResult {
   int64_t errors = 0;  // Transport errors, timeouts included.
   std::vector<double> latencies_ms;
   std::vector<std::vector<double>> per_query_ms;  // Indexed like the query list.
-  std::map<int, int64_t> by_status;  // HTTP status -> answers; 0 for transport errors.
+  std::map<int, int64_t> by_status;               // HTTP status -> answers; 0 for transport errors.
   std::string first_failure;
 };
 
@@ -104,8 +104,8 @@ std::string Target(const std::string& encoded_query) {
     end = UnixSeconds(now_ms);
   }
   return FLAGS_instant ? absl::StrCat("/api/v1/query?query=", encoded_query, "&time=", end)
-                       : absl::StrCat("/api/v1/query_range?query=", encoded_query, "&start=",
-                                      start, "&end=", end, "&step=", FLAGS_step);
+                       : absl::StrCat("/api/v1/query_range?query=", encoded_query, "&start=", start,
+                                      "&end=", end, "&step=", FLAGS_step);
 }
 
 void RunClient(int c, const std::vector<std::string>& encoded, Clock::time_point deadline,
@@ -145,8 +145,7 @@ int main(int argc, char** argv) {
   gflags::SetUsageMessage("query_load --port=P --start=S --end=E [--clients=6 --seconds=30 ...]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (FLAGS_port <= 0 || FLAGS_clients <= 0 || FLAGS_clients > 256 || FLAGS_seconds <= 0 ||
-      FLAGS_max_queries <= 0 || FLAGS_timeout_ms <= 0 || FLAGS_pause_ms < 0 ||
-      FLAGS_range_s < 0 ||
+      FLAGS_max_queries <= 0 || FLAGS_timeout_ms <= 0 || FLAGS_pause_ms < 0 || FLAGS_range_s < 0 ||
       (FLAGS_range_s == 0 && (FLAGS_end.empty() || (!FLAGS_instant && FLAGS_start.empty())))) {
     std::fprintf(stderr,
                  "query_load: need --port, --end (and --start unless --instant) or --range_s, "
@@ -196,8 +195,8 @@ int main(int argc, char** argv) {
       "\"non_2xx\":%lld,\"errors\":%lld,\"ok_per_s\":%.3f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,"
       "\"by_status\":{%s}}\n",
       FLAGS_name.c_str(), FLAGS_clients, seconds, (long long)total.queries, (long long)ok,
-      (long long)total.non_2xx, (long long)total.errors, qps,
-      Percentile(total.latencies_ms, 0.5), Percentile(total.latencies_ms, 0.99), codes.c_str());
+      (long long)total.non_2xx, (long long)total.errors, qps, Percentile(total.latencies_ms, 0.5),
+      Percentile(total.latencies_ms, 0.99), codes.c_str());
   std::fprintf(stderr,
                "%s: %d clients, %.1f s: %lld queries, %lld ok (%.2f/s), %lld non-2xx, %lld "
                "errors; p50 %.1f ms, p99 %.1f ms\n",

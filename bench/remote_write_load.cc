@@ -30,10 +30,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/latency_stats.h"
 #include "gflags/gflags.h"
 #include "ingest/batch.h"
 #include "ingest/remote_write.h"
-#include "bench/latency_stats.h"
 #include "tests/testutil/http_client.h"
 #include "tests/testutil/scrape_data.h"
 
@@ -41,8 +41,7 @@ DEFINE_string(mode, "replay", "replay (the data set as fast as it goes) or stead
 DEFINE_int32(port, 0, "Port of the receiver on 127.0.0.1 (required)");
 DEFINE_string(path, "/api/v1/write", "Remote write path");
 DEFINE_int32(targets, 200, "Model-server targets to simulate (131 series each)");
-DEFINE_int32(minutes, 30,
-             "Minutes of 15 s scrapes, ending at --end_ms (at most 120; see main())");
+DEFINE_int32(minutes, 30, "Minutes of 15 s scrapes, ending at --end_ms (at most 120; see main())");
 DEFINE_int64(end_ms, 0, "End of the data in Unix ms (default now); give both systems the same");
 DEFINE_int32(batch_samples, 2000, "Samples per request (Prometheus's max_samples_per_send)");
 DEFINE_int32(concurrency, 4, "Connections sending at once");
@@ -267,8 +266,8 @@ int RunSteady(int64_t end_ms) {
                "%s steady: %lld of %lld planned requests sent in %.1f s, %lld acknowledged "
                "(%lld late); latency p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
                FLAGS_name.empty() ? "receiver" : FLAGS_name.c_str(), (long long)result.requests,
-               (long long)planned, seconds, (long long)acked, (long long)late,
-               Percentile(l, 0.5), Percentile(l, 0.99), max_ms);
+               (long long)planned, seconds, (long long)acked, (long long)late, Percentile(l, 0.5),
+               Percentile(l, 0.99), max_ms);
   if (!result.first_failure.empty()) {
     std::fprintf(stderr, "first failure: %s\n", result.first_failure.c_str());
   }
