@@ -15,10 +15,10 @@
 # CLIENTS=2 (concurrent hostile clients), DURATION=120 (seconds of firing), QUERY_TIMEOUT=30s
 # (ember serve --query_timeout), EMBER_FLAGS="" (more `ember serve` flags).
 #
-# Prints the RSS before the queries, the highest VmRSS sampled every 0.2 s and VmHWM during the
-# queries, and the growth over the pre-query RSS against CLIENTS x BUDGET_BYTES (each running query
-# may hold up to the budget); then per query the status codes it got, its slowest answer and its
-# largest body.
+# Prints the RSS before the queries, the highest VmRSS sampled every 0.2 s (and the queries in
+# flight then) and VmHWM during the queries, and the growth over the pre-query RSS against
+# CLIENTS x BUDGET_BYTES (each running query may hold up to the budget); then per query the
+# status codes it got, its slowest answer and its largest body.
 # Exits 1 when Ember died, a query got a 5xx other than 503 (a timeout) or no answer, or the
 # growth exceeded CLIENTS x BUDGET_BYTES (when a budget flag was given).
 set -euo pipefail
@@ -154,21 +154,23 @@ TIMEOUT_S=$(awk -v t="$QUERY_TIMEOUT" 'BEGIN { n = t + 0; if (t ~ /ms$/) n /= 10
 (
   end=$((SECONDS + DURATION + 2 * TIMEOUT_S + 30))
   while ((SECONDS < end)) && kill -0 "$PID" 2>/dev/null; do
-    status_kb "$PID" VmRSS
+    echo "$(date +%s%3N) $(status_kb "$PID" VmRSS)"
     sleep 0.2
   done
 ) > "$TMP/rss.samples" &
 SAMPLER_PID=$!
 
 # client C: fires the queries in turn (client C starts at query C) until DURATION has passed or
-# it has sent 1000; one line per answer: index, HTTP status (000: none), seconds, body bytes.
+# it has sent 1000; one line per answer: index, HTTP status (000: none), seconds, body bytes,
+# send time (Unix ms).
 client() {
-  local c=$1 n=0 i entry kind q start end step code
+  local c=$1 n=0 i entry kind q start end step code start_ms
   local stop=$((SECONDS + DURATION))
   while ((SECONDS < stop && n < 1000)) && kill -0 "$PID" 2>/dev/null; do
     i=$(((c + n) % ${#QUERIES[@]}))
     entry=${QUERIES[$i]}
     kind=${entry%%|*}
+    start_ms=$(date +%s%3N)
     if [[ $kind == instant ]]; then
       q=${entry#*|}
       code=$(curl -sS -G -o /dev/null -w '%{http_code} %{time_total} %{size_download}' --max-time $((TIMEOUT_S + 60)) \
@@ -181,7 +183,7 @@ client() {
         --data-urlencode "start=$start" --data-urlencode "end=$end" \
         --data-urlencode "step=$step" 2>/dev/null) || true
     fi
-    echo "$i ${code:-000 0 0}"
+    echo "$i ${code:-000 0 0} $start_ms"
     n=$((n + 1))
   done
 }
@@ -201,7 +203,9 @@ stop_pid "$SAMPLER_PID"
 SAMPLER_PID=""
 
 # ---- Report. ----------------------------------------------------------------------------------
-PEAK_RSS=$(sort -n "$TMP/rss.samples" | tail -1)
+read -r PEAK_MS PEAK_RSS < <(sort -n -k2 "$TMP/rss.samples" | tail -1)
+# The queries in flight at the peak sample.
+AT_PEAK=$(cat "$TMP"/client.* | awk -v t="${PEAK_MS:-0}" '$5 <= t && t <= $5 + $3 * 1000 { printf "q%s ", $1 }')
 mib() { awk -v k="${1:-0}" 'BEGIN { printf "%.0f", k / 1024 }'; }
 budget_mib=$(awk -v b="$BUDGET_BYTES" 'BEGIN { printf "%.0f", b / 1048576 }')
 growth_kb=$((${PEAK_RSS:-0} - ${BASE_RSS:-0}))
@@ -211,7 +215,8 @@ echo "hostile queries: $TARGETS targets x 131 series, $MINUTES min; $CLIENTS cli
      "budget ${BUDGET_ARGS[*]:-none}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-48s %10s\n' "VmRSS before the queries, MiB" "$(mib "$BASE_RSS")"
 printf '%-48s %10s\n' "VmHWM before the queries (load), MiB" "$(mib "$BASE_HWM")"
-printf '%-48s %10s\n' "highest VmRSS sampled during the queries, MiB" "$(mib "$PEAK_RSS")"
+printf '%-48s %10s   %s\n' "highest VmRSS sampled during the queries, MiB" "$(mib "$PEAK_RSS")" \
+  "(in flight: ${AT_PEAK:-none})"
 printf '%-48s %10s\n' "VmHWM at the end, MiB" "$(mib "$PEAK_HWM")"
 printf '%-48s %10s\n' "VmRSS at the end, MiB" "$(mib "$END_RSS")"
 printf '%-48s %10s\n' "growth over the pre-query RSS, MiB" "$(mib "$growth_kb")"
