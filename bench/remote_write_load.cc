@@ -9,6 +9,14 @@
 // and sends their scrapes in time order, so no series ever receives an out-of-order sample.
 // The first --warmup scrape rounds (which create every series) are sent and timed apart.
 //
+// --mode=steady is the probe of bench/ingest_under_load.sh instead: a paced stream of small
+// requests into series the replay created, sent one at a time over one connection, as a
+// Prometheus remote-write shard with little to send does. Request i is due at i / --rate s after
+// the start; a late request goes at once, and the run stops at --seconds or after --rate x
+// --seconds requests, whichever comes first. Each request is one scrape (131 samples) of one of
+// --steady_targets targets from --steady_first_target on, in turn; its values continue the
+// replay's (same --minutes, so counters do not reset) and its timestamp is the wall clock.
+//
 // Output: one JSON line on stdout, a readable summary on stderr.
 #include <algorithm>
 #include <atomic>
@@ -17,31 +25,52 @@
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/latency_stats.h"
 #include "gflags/gflags.h"
 #include "ingest/batch.h"
 #include "ingest/remote_write.h"
 #include "tests/testutil/http_client.h"
 #include "tests/testutil/scrape_data.h"
 
+DEFINE_string(mode, "replay", "replay (the data set as fast as it goes) or steady (a paced probe)");
 DEFINE_int32(port, 0, "Port of the receiver on 127.0.0.1 (required)");
 DEFINE_string(path, "/api/v1/write", "Remote write path");
 DEFINE_int32(targets, 200, "Model-server targets to simulate (131 series each)");
-DEFINE_int32(minutes, 30,
-             "Minutes of 15 s scrapes, ending at --end_ms (at most 50, so "
-             "Prometheus's head accepts every sample)");
+DEFINE_int32(minutes, 30, "Minutes of 15 s scrapes, ending at --end_ms (at most 120; see main())");
 DEFINE_int64(end_ms, 0, "End of the data in Unix ms (default now); give both systems the same");
 DEFINE_int32(batch_samples, 2000, "Samples per request (Prometheus's max_samples_per_send)");
 DEFINE_int32(concurrency, 4, "Connections sending at once");
 DEFINE_int32(warmup, 1, "Leading scrape rounds sent (and timed) apart: they create the series");
 DEFINE_string(name, "", "Receiver name printed in the output");
+DEFINE_double(rate, 20, "steady: requests per second");
+DEFINE_int32(seconds, 30, "steady: length of the run");
+DEFINE_int32(steady_first_target, 0, "steady: first target the stream writes");
+DEFINE_int32(steady_targets, 10, "steady: targets written in turn, one scrape per request");
+DEFINE_int64(timeout_ms, 120'000, "Longest wait for one answer");
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using ember::bench::Percentile;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// What Prometheus's queue manager sends with every remote write 1.0 request.
+Headers RemoteWriteHeaders() {
+  return {{"Content-Encoding", "snappy"},
+          {"Content-Type", "application/x-protobuf"},
+          {"X-Prometheus-Remote-Write-Version", "0.1.0"}};
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 struct Stream {
   std::vector<std::string> warmup;  // Encoded requests, in send order.
@@ -105,15 +134,13 @@ std::vector<Stream> BuildStreams(int64_t end_ms, int64_t* num_series) {
 
 // Sends `requests` over one connection; gives up after 20 transport errors in a row.
 void Send(const std::vector<std::string>& requests, PhaseResult* out) {
-  ember::testutil::HttpClient client(FLAGS_port, 120'000);
+  ember::testutil::HttpClient client(FLAGS_port, FLAGS_timeout_ms);
+  const Headers headers = RemoteWriteHeaders();
   int errors_in_a_row = 0;
   for (const std::string& body : requests) {
     const Clock::time_point t0 = Clock::now();
     absl::StatusOr<ember::testutil::HttpResult> r =
-        client.Request("POST", FLAGS_path, body,
-                       {{"Content-Encoding", "snappy"},
-                        {"Content-Type", "application/x-protobuf"},
-                        {"X-Prometheus-Remote-Write-Version", "0.1.0"}});
+        client.Request("POST", FLAGS_path, body, headers);
     out->latencies_ms.push_back(
         std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     ++out->requests;
@@ -155,28 +182,132 @@ double RunPhase(const std::vector<Stream>& streams, bool warmup, PhaseResult* to
   return seconds;
 }
 
-double Percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
+// --mode=steady (see the file comment). Returns the exit code.
+int RunSteady(int64_t end_ms) {
+  ember::testutil::ScrapeDataOptions options;
+  options.targets = FLAGS_steady_first_target + FLAGS_steady_targets;
+  options.interval_ms = 15'000;
+  const int rounds = FLAGS_minutes * 60'000 / static_cast<int>(options.interval_ms);
+  options.start_ms = end_ms - int64_t{rounds} * options.interval_ms;
+  // Each target's values come from its own stream, seeded by its index alone, so skipping the
+  // replayed rounds of just these targets continues exactly the series the replay wrote.
+  ember::testutil::ScrapeData data(options);
+  std::vector<double> values;
+  std::vector<int64_t> last_t(options.targets, end_ms);
+  int64_t t = 0;
+  for (int target = FLAGS_steady_first_target; target < options.targets; ++target) {
+    for (int r = 0; r < rounds; ++r) data.NextScrape(target, &t, &values);
+  }
+  const Headers headers = RemoteWriteHeaders();
+
+  const int64_t planned = static_cast<int64_t>(FLAGS_rate * FLAGS_seconds);
+  ember::testutil::HttpClient client(FLAGS_port, FLAGS_timeout_ms);
+  PhaseResult result;
+  int64_t samples = 0, acked_samples = 0, late = 0;
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point deadline = start + std::chrono::seconds(FLAGS_seconds);
+  for (int64_t i = 0; i < planned; ++i) {
+    const Clock::time_point due =
+        start + std::chrono::duration_cast<Clock::duration>(
+                    std::chrono::duration<double>(static_cast<double>(i) / FLAGS_rate));
+    if (due >= deadline || Clock::now() >= deadline) break;
+    if (Clock::now() < due) {
+      std::this_thread::sleep_until(due);
+    } else if (i > 0) {
+      ++late;
+    }
+    const int target = FLAGS_steady_first_target + static_cast<int>(i % FLAGS_steady_targets);
+    data.NextScrape(target, &t, &values);
+    // The wall clock, but strictly later than this target's previous sample.
+    last_t[target] = std::max(NowMs(), last_t[target] + 1);
+    ember::ingest::DecodedBatch batch;
+    const auto [first, last] = data.target_series(target);
+    for (size_t k = first; k < last; ++k) {
+      ember::ingest::DecodedSeries s;
+      s.labels = data.series()[k];
+      s.samples.push_back(ember::Sample{last_t[target], values[k - first]});
+      s.position = static_cast<uint32_t>(batch.series.size());
+      batch.series.push_back(std::move(s));
+    }
+    const std::string body = ember::ingest::EncodeRemoteWriteV1(batch);
+    const Clock::time_point t0 = Clock::now();
+    absl::StatusOr<ember::testutil::HttpResult> r =
+        client.Request("POST", FLAGS_path, body, headers);
+    result.latencies_ms.push_back(
+        std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    ++result.requests;
+    samples += static_cast<int64_t>(last - first);
+    if (!r.ok()) {
+      ++result.errors;
+      if (result.first_failure.empty()) result.first_failure = r.status().ToString();
+    } else if (r->status < 200 || r->status >= 300) {
+      ++result.non_2xx;
+      if (result.first_failure.empty()) {
+        result.first_failure = absl::StrCat("HTTP ", r->status, ": ", r->body.substr(0, 300));
+      }
+    } else {
+      acked_samples += static_cast<int64_t>(last - first);
+    }
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const std::vector<double>& l = result.latencies_ms;
+  const double max_ms = l.empty() ? 0 : *std::max_element(l.begin(), l.end());
+  const int64_t acked = result.requests - result.non_2xx - result.errors;
+  std::printf(
+      "{\"name\":\"%s\",\"mode\":\"steady\",\"rate\":%g,\"planned\":%lld,\"sent\":%lld,"
+      "\"acked\":%lld,\"non_2xx\":%lld,\"errors\":%lld,\"late\":%lld,\"samples\":%lld,"
+      "\"acked_samples\":%lld,\"seconds\":%.3f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,"
+      "\"max_ms\":%.2f}\n",
+      FLAGS_name.c_str(), FLAGS_rate, (long long)planned, (long long)result.requests,
+      (long long)acked, (long long)result.non_2xx, (long long)result.errors, (long long)late,
+      (long long)samples, (long long)acked_samples, seconds, Percentile(l, 0.5),
+      Percentile(l, 0.99), max_ms);
+  std::fprintf(stderr,
+               "%s steady: %lld of %lld planned requests sent in %.1f s, %lld acknowledged "
+               "(%lld late); latency p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+               FLAGS_name.empty() ? "receiver" : FLAGS_name.c_str(), (long long)result.requests,
+               (long long)planned, seconds, (long long)acked, (long long)late, Percentile(l, 0.5),
+               Percentile(l, 0.99), max_ms);
+  if (!result.first_failure.empty()) {
+    std::fprintf(stderr, "first failure: %s\n", result.first_failure.c_str());
+  }
+  return result.errors + result.non_2xx > 0 ? 1 : 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage("remote_write_load --port=P [--targets=N --minutes=M ...]");
+  gflags::SetUsageMessage(
+      "remote_write_load --port=P [--targets=N --minutes=M ...] | "
+      "--mode=steady --port=P --minutes=M --end_ms=E [--rate=R --seconds=S ...]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
-  if (FLAGS_port <= 0 || FLAGS_targets <= 0 || FLAGS_minutes <= 0 || FLAGS_minutes > 50 ||
-      FLAGS_batch_samples <= 0 || FLAGS_concurrency <= 0 || FLAGS_warmup < 0) {
+  // Prometheus's head takes a sample at most 1 h (half its 2 h chunk range) older than its newest,
+  // and compacts once it spans 3 h. Every connection sends in time order, so up to 120 minutes
+  // every sample lands in the head.
+  if (FLAGS_port <= 0 || FLAGS_targets <= 0 || FLAGS_minutes <= 0 || FLAGS_minutes > 120 ||
+      FLAGS_batch_samples <= 0 || FLAGS_concurrency <= 0 || FLAGS_warmup < 0 ||
+      FLAGS_timeout_ms <= 0) {
     std::fprintf(stderr,
-                 "remote_write_load: need --port, and 0 < --minutes <= 50 and positive "
-                 "--targets, --batch_samples, --concurrency\n");
+                 "remote_write_load: need --port, and 0 < --minutes <= 120 and positive "
+                 "--targets, --batch_samples, --concurrency, --timeout_ms\n");
     return 2;
   }
-  const int64_t end_ms = FLAGS_end_ms > 0 ? FLAGS_end_ms
-                                          : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                std::chrono::system_clock::now().time_since_epoch())
-                                                .count();
+  const int64_t end_ms = FLAGS_end_ms > 0 ? FLAGS_end_ms : NowMs();
+  if (FLAGS_mode == "steady") {
+    if (FLAGS_rate <= 0 || FLAGS_rate > 10'000 || FLAGS_seconds <= 0 ||
+        FLAGS_steady_first_target < 0 || FLAGS_steady_targets <= 0) {
+      std::fprintf(stderr,
+                   "remote_write_load: steady needs 0 < --rate <= 10000, positive --seconds "
+                   "and --steady_targets, --steady_first_target >= 0\n");
+      return 2;
+    }
+    return RunSteady(end_ms);
+  }
+  if (FLAGS_mode != "replay") {
+    std::fprintf(stderr, "remote_write_load: --mode is replay or steady, not %s\n",
+                 FLAGS_mode.c_str());
+    return 2;
+  }
   const Clock::time_point b0 = Clock::now();
   int64_t num_series = 0;
   const std::vector<Stream> streams = BuildStreams(end_ms, &num_series);

@@ -8,9 +8,9 @@
 #                                               BUILD_DIR/remote_write_load)
 #
 # Knobs (environment): TARGETS=200 (131 series each), MINUTES=30 (of 15 s scrapes ending now;
-# at most 50, which Prometheus's head accepts), CONCURRENCY=4, BATCH_SAMPLES=2000, WARMUP=1
-# (scrape rounds sent before the clock starts), REPS=10 (timed runs of each query, after one
-# untimed run), PROMETHEUS=/usr/bin/prometheus.
+# at most 120: sent in time order, all of it lands in Prometheus's head), CONCURRENCY=4,
+# BATCH_SAMPLES=2000, WARMUP=1 (scrape rounds sent before the clock starts), REPS=10 (timed
+# runs of each query, after one untimed run), PROMETHEUS=/usr/bin/prometheus.
 #
 # Prints, per system: ingest rate, RSS (VmRSS, VmHWM) after ingest, bytes on disk, and the
 # median latency of each query; then a table with Ember/Prometheus ratios.

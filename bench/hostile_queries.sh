@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# Hostile queries against a per-query memory budget: peak RSS of `ember serve` while clients fire
+# queries built to exhaust memory or time (huge and nested subqueries, every series, regex
+# selectors over everything, range queries at 1 s steps), and the status codes they get.
+# 127.0.0.1 only; Ember on a fresh temp data directory, loaded with the ML-serving data set
+# (bench/remote_write_load.cc), stopped by its PID (SIGTERM, then SIGKILL after 60 s). Not CI:
+# it takes a few minutes and most of a core or two.
+#
+#   bench/hostile_queries.sh BUILD_DIR        (builds nothing: needs BUILD_DIR/ember and
+#                                              BUILD_DIR/remote_write_load)
+#
+# Knobs (environment): BUDGET_BYTES=268435456 (the per-query budget), BUDGET_FLAG (the flag
+# that sets it, e.g. --query_max_memory_bytes; found in `ember --help` when unset, and left off
+# when the build has none), TARGETS=100 (131 series each), MINUTES=60 (of data, ending now),
+# CLIENTS=2 (concurrent hostile clients), DURATION=120 (seconds of firing), QUERY_TIMEOUT=30s
+# (ember serve --query_timeout), EMBER_FLAGS="" (more `ember serve` flags).
+#
+# Prints the RSS before the queries, the highest VmRSS sampled every 0.2 s (and the queries in
+# flight then) and VmHWM during the queries, and the growth over the pre-query RSS against
+# CLIENTS x BUDGET_BYTES (each running query may hold up to the budget); then per query the
+# status codes it got, its slowest answer and its largest body.
+# Exits 1 when Ember died, a query got a 5xx other than 503 (a timeout) or no answer, or the
+# growth exceeded CLIENTS x BUDGET_BYTES (when a budget flag was given).
+set -euo pipefail
+
+if [[ $# -ne 1 || ! -d "$1" ]]; then
+  echo "usage: $0 BUILD_DIR" >&2
+  exit 2
+fi
+BUILD=$(cd "$1" && pwd)
+BUDGET_BYTES=${BUDGET_BYTES:-268435456}
+TARGETS=${TARGETS:-100}
+MINUTES=${MINUTES:-60}
+CLIENTS=${CLIENTS:-2}
+DURATION=${DURATION:-120}
+QUERY_TIMEOUT=${QUERY_TIMEOUT:-30s}
+EMBER_FLAGS=${EMBER_FLAGS:-}
+
+for bin in "$BUILD/ember" "$BUILD/remote_write_load"; do
+  [[ -x "$bin" ]] || { echo "$bin is missing: build it first (ninja -C $BUILD ember_bin remote_write_load)" >&2; exit 2; }
+done
+for tool in curl jq; do
+  command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install $tool" >&2; exit 2; }
+done
+
+# The budget flag: BUDGET_FLAG when set (even empty: no flag), else the first flag of
+# `ember --help` whose name has query, max and memory in it.
+if [[ -z ${BUDGET_FLAG+set} ]]; then
+  BUDGET_FLAG=$("$BUILD/ember" --help 2>&1 |
+    grep -oE -- '-{1,2}query[._-]?max[._-]?memory[a-z_.-]*' | head -1 | sed 's/^-*/--/') || true
+fi
+if [[ -n $BUDGET_FLAG ]]; then
+  BUDGET_ARGS=("$BUDGET_FLAG=$BUDGET_BYTES")
+else
+  BUDGET_ARGS=()
+  echo "no per-query memory budget flag in this build (BUDGET_FLAG to name it): peak RSS is" \
+       "measured without a budget" >&2
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/hostile-queries.XXXXXX")
+PID=""
+CLIENT_PIDS=()
+SAMPLER_PID=""
+
+stop_pid() {
+  local pid=$1 i rc=0
+  [[ -n "$pid" ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 600; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "  pid $pid still running 60 s after SIGTERM: SIGKILL" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || rc=$?
+  echo "  stopped pid $pid (exit status $rc)" >&2
+}
+
+cleanup() {
+  local p
+  for p in "${CLIENT_PIDS[@]}" "$SAMPLER_PID"; do [[ -n $p ]] && stop_pid "$p"; done
+  CLIENT_PIDS=()
+  SAMPLER_PID=""
+  p=$PID
+  PID=""
+  stop_pid "$p"
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  local i p
+  for ((i = 0; i < 50; i++)); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  echo "no free port found" >&2
+  return 1
+}
+
+status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
+
+END_MS=$(date +%s%3N)
+END_S=$((END_MS / 1000))
+DAY_AGO_S=$((END_S - 86400))
+HOUR_AGO_S=$((END_S - MINUTES * 60))
+
+# instant|QUERY at the end of the data, or range|START|END|STEP|QUERY: over all of it at step
+# 1 s, or a day at 8 s (Prometheus refuses more than 11,000 points per series).
+# shellcheck disable=SC2016  # $1 is label_replace's, not the shell's.
+QUERIES=(
+  'instant|count_over_time(vector(1)[10y:1ms])'
+  'instant|sum_over_time(sum_over_time(model_requests_total[1d:1s])[1d:1s])'
+  'instant|max_over_time(rate(model_request_latency_seconds_bucket[5m])[1d:1s])'
+  'instant|histogram_quantile(0.99, sum by (le, instance, model, version) (rate(model_request_latency_seconds_bucket[1h:1s])))'
+  'instant|quantile_over_time(0.5, {__name__=~".+"}[1d])'
+  'instant|topk(1000000, {__name__=~".+"})'
+  'instant|count(count_over_time({__name__=~".+"}[1h:1s]))'
+  'instant|{__name__=~".*_bucket|.*_total"} * on () group_left () count({__name__=~".+"})'
+  'instant|sort_desc(label_replace({__name__=~".+", instance=~"10\\.0\\..*"}, "x", "$1$1$1$1", "instance", "(.*)"))'
+  'instant|count by (instance, le, model, version, code) ({__name__=~"model_.+"} offset 30m)'
+  "range|$HOUR_AGO_S|$END_S|1|sum by (instance, le) (rate(model_request_latency_seconds_bucket[5m]))"
+  "range|$DAY_AGO_S|$END_S|8|count_over_time(model_requests_total[1h:1s])"
+  "range|$HOUR_AGO_S|$END_S|1|{__name__=~\".+\"}"
+)
+
+PORT=$(free_port)
+# shellcheck disable=SC2086  # EMBER_FLAGS is a list of flags.
+"$BUILD/ember" serve --listen_address="127.0.0.1:$PORT" --data_dir="$TMP/ember" \
+  --self_scrape_interval=0s --query_timeout="$QUERY_TIMEOUT" "${BUDGET_ARGS[@]}" $EMBER_FLAGS \
+  > "$TMP/ember.log" 2>&1 &
+PID=$!
+for ((i = 0; i < 1200; i++)); do
+  curl -sf -o /dev/null "http://127.0.0.1:$PORT/-/ready" && break
+  kill -0 "$PID" 2>/dev/null || { echo "ember died; log:" >&2; tail -20 "$TMP/ember.log" >&2; exit 1; }
+  sleep 0.1
+done
+echo "ember (pid $PID) on 127.0.0.1:$PORT, budget ${BUDGET_ARGS[*]:-none}, query timeout $QUERY_TIMEOUT;" \
+     "load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+"$BUILD/remote_write_load" --port="$PORT" --targets="$TARGETS" --minutes="$MINUTES" \
+  --end_ms="$END_MS" --name=ember > "$TMP/load.json"
+sleep 2
+BASE_RSS=$(status_kb "$PID" VmRSS)
+BASE_HWM=$(status_kb "$PID" VmHWM)
+
+# The sampler: VmRSS every 0.2 s, for DURATION + 2 query timeouts at most.
+TIMEOUT_S=$(awk -v t="$QUERY_TIMEOUT" 'BEGIN { n = t + 0; if (t ~ /ms$/) n /= 1000; else if (t ~ /m$/) n *= 60; else if (t ~ /h$/) n *= 3600; printf "%d", n + 1 }')
+(
+  end=$((SECONDS + DURATION + 2 * TIMEOUT_S + 30))
+  while ((SECONDS < end)) && kill -0 "$PID" 2>/dev/null; do
+    echo "$(date +%s%3N) $(status_kb "$PID" VmRSS)"
+    sleep 0.2
+  done
+) > "$TMP/rss.samples" &
+SAMPLER_PID=$!
+
+# client C: fires the queries in turn (client C starts at query C) until DURATION has passed or
+# it has sent 1000; one line per answer: index, HTTP status (000: none), seconds, body bytes,
+# send time (Unix ms).
+client() {
+  local c=$1 n=0 i entry kind q start end step code start_ms
+  local stop=$((SECONDS + DURATION))
+  while ((SECONDS < stop && n < 1000)) && kill -0 "$PID" 2>/dev/null; do
+    i=$(((c + n) % ${#QUERIES[@]}))
+    entry=${QUERIES[$i]}
+    kind=${entry%%|*}
+    start_ms=$(date +%s%3N)
+    if [[ $kind == instant ]]; then
+      q=${entry#*|}
+      code=$(curl -sS -G -o /dev/null -w '%{http_code} %{time_total} %{size_download}' --max-time $((TIMEOUT_S + 60)) \
+        "http://127.0.0.1:$PORT/api/v1/query" --data-urlencode "query=$q" \
+        --data-urlencode "time=$END_S" 2>/dev/null) || true
+    else
+      IFS='|' read -r _ start end step q <<< "$entry"  # q takes the rest, '|' and all.
+      code=$(curl -sS -G -o /dev/null -w '%{http_code} %{time_total} %{size_download}' --max-time $((TIMEOUT_S + 60)) \
+        "http://127.0.0.1:$PORT/api/v1/query_range" --data-urlencode "query=$q" \
+        --data-urlencode "start=$start" --data-urlencode "end=$end" \
+        --data-urlencode "step=$step" 2>/dev/null) || true
+    fi
+    echo "$i ${code:-000 0 0} $start_ms"
+    n=$((n + 1))
+  done
+}
+
+echo "firing ${#QUERIES[@]} hostile queries from $CLIENTS clients for $DURATION s" >&2
+for ((c = 0; c < CLIENTS; c++)); do
+  client "$c" > "$TMP/client.$c" &
+  CLIENT_PIDS+=($!)
+done
+for p in "${CLIENT_PIDS[@]}"; do wait "$p" || true; done
+CLIENT_PIDS=()
+ALIVE=1
+kill -0 "$PID" 2>/dev/null || ALIVE=0
+PEAK_HWM=$(status_kb "$PID" VmHWM)
+END_RSS=$(status_kb "$PID" VmRSS)
+stop_pid "$SAMPLER_PID"
+SAMPLER_PID=""
+
+# ---- Report. ----------------------------------------------------------------------------------
+read -r PEAK_MS PEAK_RSS < <(sort -n -k2 "$TMP/rss.samples" | tail -1)
+# The queries in flight at the peak sample.
+AT_PEAK=$(cat "$TMP"/client.* | awk -v t="${PEAK_MS:-0}" '$5 <= t && t <= $5 + $3 * 1000 { printf "q%s ", $1 }')
+mib() { awk -v k="${1:-0}" 'BEGIN { printf "%.0f", k / 1024 }'; }
+budget_mib=$(awk -v b="$BUDGET_BYTES" 'BEGIN { printf "%.0f", b / 1048576 }')
+growth_kb=$((${PEAK_RSS:-0} - ${BASE_RSS:-0}))
+limit_kb=$((CLIENTS * BUDGET_BYTES / 1024))
+echo
+echo "hostile queries: $TARGETS targets x 131 series, $MINUTES min; $CLIENTS clients x $DURATION s;" \
+     "budget ${BUDGET_ARGS[*]:-none}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-48s %10s\n' "VmRSS before the queries, MiB" "$(mib "$BASE_RSS")"
+printf '%-48s %10s\n' "VmHWM before the queries (load), MiB" "$(mib "$BASE_HWM")"
+printf '%-48s %10s   %s\n' "highest VmRSS sampled during the queries, MiB" "$(mib "$PEAK_RSS")" \
+  "(in flight: ${AT_PEAK:-none})"
+printf '%-48s %10s\n' "VmHWM at the end, MiB" "$(mib "$PEAK_HWM")"
+printf '%-48s %10s\n' "VmRSS at the end, MiB" "$(mib "$END_RSS")"
+printf '%-48s %10s\n' "growth over the pre-query RSS, MiB" "$(mib "$growth_kb")"
+printf '%-48s %10s\n' "clients x budget, MiB" "$((CLIENTS * budget_mib))"
+echo
+printf '%-4s %-22s %7s %9s %s\n' "q" "status codes (count)" "max s" "max MB" "query"
+BAD=0
+for i in "${!QUERIES[@]}"; do
+  codes=$(cat "$TMP"/client.* | awk -v i="$i" '$1 == i { n[$2]++ } END { for (c in n) printf "%s:%d ", c, n[c] }')
+  slowest=$(cat "$TMP"/client.* | awk -v i="$i" '$1 == i && $3 > m { m = $3 } END { printf "%.2f", m }')
+  largest=$(cat "$TMP"/client.* | awk -v i="$i" '$1 == i && $4 > m { m = $4 } END { printf "%.1f", m / 1e6 }')
+  printf '%-4s %-22s %7s %9s %s\n' "q$i" "${codes:-not run}" "$slowest" "$largest" "${QUERIES[$i]:0:110}"
+done
+bad=$(cat "$TMP"/client.* | awk '$2 == "000" || ($2 >= 500 && $2 != 503)' | wc -l)
+total=$(cat "$TMP"/client.* | wc -l)
+echo
+echo "$total answers; $bad with no answer or a 5xx other than 503"
+if ((ALIVE == 0)); then
+  echo "FAIL: ember died; log:"
+  tail -20 "$TMP/ember.log"
+  BAD=1
+fi
+((bad == 0)) || BAD=1
+if [[ -n $BUDGET_FLAG ]] && ((growth_kb > limit_kb)); then
+  echo "FAIL: RSS grew $(mib "$growth_kb") MiB over the pre-query RSS, more than clients x budget"
+  BAD=1
+fi
+exit "$BAD"
