@@ -37,14 +37,21 @@ absl::Status QueryContext::AddSamples(int64_t n) {
         "(max_samples=",
         options->max_samples, ")"));
   }
-  return Charge(n * static_cast<int64_t>(sizeof(Point)));
+  return absl::OkStatus();
 }
 
-void QueryContext::ReleaseSamples(int64_t n) {
-  current_samples -= n;
-  const int64_t bytes = std::min(memory_bytes, n * static_cast<int64_t>(sizeof(Point)));
+void QueryContext::Release(int64_t bytes) {
+  bytes = std::min(memory_bytes, bytes);
   memory_bytes -= bytes;
   if (options->memory_in_use != nullptr) options->memory_in_use->fetch_sub(bytes);
+}
+
+absl::Status QueryContext::Grow(std::vector<Point>* points, size_t n) {
+  const size_t want = std::max<size_t>(n, std::max<size_t>(2 * points->capacity(), 16));
+  EMBER_RETURN_IF_ERROR(
+      Charge(static_cast<int64_t>((want - points->capacity()) * sizeof(Point))));
+  points->reserve(want);
+  return absl::OkStatus();
 }
 
 absl::Status QueryContext::Charge(int64_t bytes) {
@@ -66,6 +73,13 @@ void QueryContext::ReleaseAll() {
 }
 
 namespace {
+
+// The point buffers of `list`, as accounted by QueryContext::Push and Reserve.
+int64_t PointBytes(const SeriesList& list) {
+  int64_t n = 0;
+  for (const EvalSeries& s : list) n += static_cast<int64_t>(s.points.capacity() * sizeof(Point));
+  return n;
+}
 
 // What a label set costs in memory, for the query's memory account.
 int64_t LabelsBytes(const Labels& labels) {
@@ -216,11 +230,11 @@ int64_t Evaluator::AtTime(AtModifier at, int64_t at_ms, int64_t ts) const {
   return ts;
 }
 
-EvalResult Evaluator::Scalar(const std::function<double(int64_t)>& f) const {
+absl::StatusOr<EvalResult> Evaluator::Scalar(const std::function<double(int64_t)>& f) const {
   EvalResult r;
   r.type = ValueType::kScalar;
   r.series.resize(1);
-  r.series[0].points.reserve(num_steps());
+  EMBER_RETURN_IF_ERROR(ctx_->Reserve(&r.series[0].points, static_cast<size_t>(num_steps())));
   for (int64_t ts = start_; ts <= end_; ts += interval_) r.series[0].points.push_back({ts, f(ts)});
   return r;
 }
@@ -243,7 +257,7 @@ absl::StatusOr<SeriesList> Evaluator::LoadSeries(const VectorSelector& vs, int64
       const Sample smp = it->At();
       if (smp.t < mint || smp.t > maxt) continue;
       if (drop_stale && IsStaleNaN(smp.v)) continue;
-      es.points.push_back({smp.t, smp.v});
+      EMBER_RETURN_IF_ERROR(ctx_->Push(&es.points, {smp.t, smp.v}));
       if ((++n & 4095) == 0) EMBER_RETURN_IF_ERROR(ctx_->AddSamples(4096));
     }
     EMBER_RETURN_IF_ERROR(it->status());
@@ -278,11 +292,13 @@ absl::StatusOr<EvalResult> Evaluator::EvalVectorSelector(const VectorSelector& v
       if (hi == 0) continue;
       const Point& p = pts[hi - 1];
       if (p.t <= ref - lookback || IsStaleNaN(p.v)) continue;
-      o.points.push_back({ts, sample_time ? static_cast<double>(p.t) / 1000.0 : p.v});
+      EMBER_RETURN_IF_ERROR(
+          ctx_->Push(&o.points, {ts, sample_time ? static_cast<double>(p.t) / 1000.0 : p.v}));
     }
     if (!o.points.empty()) r.series.push_back(std::move(o));
   }
   ctx_->ReleaseSamples(loaded);
+  ctx_->Release(PointBytes(series));
   return r;
 }
 
@@ -359,7 +375,7 @@ absl::StatusOr<SeriesList> Evaluator::EvalRangeVectorAt(const Expr& e) {
     o.labels = std::move(s.labels);
     o.drop_name = s.drop_name;
     for (const Point& p : s.points) {
-      if (p.t > wstart && p.t <= wend) o.points.push_back(p);
+      if (p.t > wstart && p.t <= wend) EMBER_RETURN_IF_ERROR(ctx_->Push(&o.points, p));
     }
     if (!o.points.empty()) out.push_back(std::move(o));
   }
@@ -444,8 +460,6 @@ absl::StatusOr<SeriesList> Evaluator::RangeEval(std::span<const EvalResult* cons
     for (const EvalVector& v : vecs) inputs += static_cast<int64_t>(v.size());
     EMBER_RETURN_IF_ERROR(ctx_->CheckWork(inputs));
     EMBER_RETURN_IF_ERROR(fn(std::span<EvalVector>(vecs), ts, &out));
-    EMBER_RETURN_IF_ERROR(
-        ctx_->Charge(static_cast<int64_t>(out.size() * sizeof(Point))));
     if (single) result.reserve(out.size());
     for (const EvalSample& s : out) {
       bool inserted = false;
@@ -457,7 +471,7 @@ absl::StatusOr<SeriesList> Evaluator::RangeEval(std::span<const EvalResult* cons
       if (!inserted && !dst.points.empty() && dst.points.back().t == ts) {
         return absl::InvalidArgumentError("vector cannot contain metrics with the same labelset");
       }
-      dst.points.push_back({ts, s.v});
+      EMBER_RETURN_IF_ERROR(ctx_->Push(&dst.points, {ts, s.v}));
     }
     if (single) return result;
   }
@@ -610,10 +624,11 @@ absl::StatusOr<EvalResult> Evaluator::EvalRangeFunction(const Call& e, int matri
     EvalSeries o;
     o.labels = AbsentLabels(Unparen(*e.args[matrix_arg]));
     for (int64_t i = 0; i < steps; ++i) {
-      if (!present[i]) o.points.push_back({start_ + i * interval_, 1});
+      if (!present[i]) EMBER_RETURN_IF_ERROR(ctx_->Push(&o.points, {start_ + i * interval_, 1}));
     }
     if (!o.points.empty()) r.series.push_back(std::move(o));
     ctx_->ReleaseSamples(arg.loaded);
+    ctx_->Release(PointBytes(arg.series));
     return r;
   }
 
@@ -631,7 +646,7 @@ absl::StatusOr<EvalResult> Evaluator::EvalRangeFunction(const Call& e, int matri
     size_t lo = 0;
     size_t hi = 0;
     const std::vector<Point>& pts = s.points;
-    o.points.reserve(OutputBound(arg, pts));
+    EMBER_RETURN_IF_ERROR(ctx_->Reserve(&o.points, OutputBound(arg, pts)));
     for (int64_t i = 0; i < steps; ++i) {
       const int64_t ts = start_ + i * interval_;
       const int64_t wend = WindowEnd(arg, ts);
@@ -651,11 +666,10 @@ absl::StatusOr<EvalResult> Evaluator::EvalRangeFunction(const Call& e, int matri
         EMBER_RETURN_IF_ERROR(CheckSmoothingFactors(in.p0, in.p1));
       }
       double v = 0;
-      if (fn(in, &v)) o.points.push_back({ts, v});
+      if (fn(in, &v)) EMBER_RETURN_IF_ERROR(ctx_->Push(&o.points, {ts, v}));
     }
     if (o.points.empty()) continue;
-    EMBER_RETURN_IF_ERROR(ctx_->Charge(
-        static_cast<int64_t>(o.points.size() * sizeof(Point)) + LabelsBytes(s.labels)));
+    EMBER_RETURN_IF_ERROR(ctx_->Charge(LabelsBytes(s.labels)));
     if (counter_fn) {
       const std::string_view name = GetLabelValue(s.labels, kMetricNameLabel);
       if (!name.empty() && !IsCounterName(name)) {
@@ -670,6 +684,7 @@ absl::StatusOr<EvalResult> Evaluator::EvalRangeFunction(const Call& e, int matri
     r.series.push_back(std::move(o));
   }
   ctx_->ReleaseSamples(arg.loaded);
+  ctx_->Release(PointBytes(arg.series));
   return r;
 }
 

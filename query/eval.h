@@ -21,6 +21,7 @@
 #include "query/ast.h"
 #include "query/engine.h"
 #include "query/value.h"
+#include "util/status_macros.h"
 
 namespace ember::query {
 
@@ -112,16 +113,30 @@ struct QueryContext {
     work = 0;
     return Check();
   }
-  // Counts `n` more samples held in memory (and their bytes); ResourceExhausted past
-  // max_samples or max_memory_bytes.
+  // Counts `n` more samples held in memory; ResourceExhausted past max_samples.
   absl::Status AddSamples(int64_t n);
   // Forgets `n` samples counted by AddSamples, freed now.
-  void ReleaseSamples(int64_t n);
+  void ReleaseSamples(int64_t n) { current_samples -= n; }
   // Accounts `bytes` more memory held; ResourceExhausted past max_memory_bytes.
   absl::Status Charge(int64_t bytes);
+  // Takes back `bytes` accounted by Charge, freed now.
+  void Release(int64_t bytes);
   // Takes back what the query still holds from EngineOptions::memory_in_use; at its end.
   void ReleaseAll();
+  // Appends `p` to `*points`. When the vector must grow, the growth is accounted first, so a
+  // query over its memory budget fails before the allocation.
+  absl::Status Push(std::vector<Point>* points, const Point& p) {
+    if (points->size() == points->capacity()) EMBER_RETURN_IF_ERROR(Grow(points, 0));
+    points->push_back(p);
+    return absl::OkStatus();
+  }
+  // Reserves room for `n` points in `*points`, accounting for it first.
+  absl::Status Reserve(std::vector<Point>* points, size_t n) {
+    return n > points->capacity() ? Grow(points, n) : absl::OkStatus();
+  }
   void Warn(std::string_view text, PosRange pos);
+  // Grows `*points` to at least `n` points (0: double it), charging the growth.
+  absl::Status Grow(std::vector<Point>* points, size_t n);
   void Info(std::string_view text, PosRange pos);
 };
 
@@ -193,7 +208,7 @@ class Evaluator {
   absl::StatusOr<EvalResult> EvalLabelFunction(const Call& e);
   absl::StatusOr<EvalResult> EvalStepFunction(const Call& e);
   int64_t AtTime(AtModifier at, int64_t at_ms, int64_t ts) const;
-  EvalResult Scalar(const std::function<double(int64_t)>& f) const;
+  absl::StatusOr<EvalResult> Scalar(const std::function<double(int64_t)>& f) const;
 
   QueryContext* ctx_;
   int64_t start_;

@@ -233,7 +233,8 @@ absl::StatusOr<bool> AggregateInBlocks(const AggregateExpr& e, const SeriesList&
     for (int64_t g = 0; g < n_groups; ++g) {
       for (int64_t st = 0; st < nb; ++st) {
         if (present[g * nb + st] == 0) continue;
-        groups[g].points.push_back({start + (b0 + st) * interval, AccResult(op, acc[g * nb + st])});
+        EMBER_RETURN_IF_ERROR(ctx->Push(
+            &groups[g].points, {start + (b0 + st) * interval, AccResult(op, acc[g * nb + st])}));
       }
     }
   }

@@ -157,8 +157,8 @@ TEST_F(QueryGovernanceTest, MemoryBudgetEndsAQueryWith422BeforeTheAllocatorFails
 }
 
 TEST_F(QueryGovernanceTest, AnswerTooLargeToEncodeWithinTheBudgetIs422) {
-  // 10,801 points: 170 KiB evaluated, about 340 KiB more as JSON.
-  Start([](ServerOptions* o) { o->api.engine.max_memory_bytes = 256 << 10; });
+  // 10,801 points: 256 KiB evaluated (a vector of 16,384), about 340 KiB more as JSON.
+  Start([](ServerOptions* o) { o->api.engine.max_memory_bytes = 512 << 10; });
   const std::string target = "/api/v1/query_range?query=vector(1)&start=0&end=86400&step=";
   HttpResult big = Get(absl::StrCat(target, "8"));
   EXPECT_EQ(big.status, 422) << big.body.substr(0, 200);
