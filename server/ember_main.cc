@@ -72,6 +72,9 @@ DEFINE_int32(query_max_concurrency, 20,
              "Queries evaluated at once, API and rules together (--query.max-concurrency)");
 DEFINE_int32(query_max_queued, 1000,
              "Queries that may wait for a worker; more get 503 at once (--query.max-queued)");
+DEFINE_int32(query_worker_nice, 10,
+             "How much lower than the process's the query workers' scheduling priority is "
+             "(Linux nice, 0 to 19): ingest and health checks preempt queries");
 DEFINE_string(query_max_queue_wait, "30s",
               "A query that waited this long for a worker gets 503 (--query.max-queue-wait)");
 DEFINE_string(query_lookback_delta, "5m", "How far back an instant selector looks");
@@ -232,6 +235,7 @@ int Serve() {
   }
   so.executor.max_concurrency = FLAGS_query_max_concurrency;
   so.executor.max_queued = FLAGS_query_max_queued;
+  so.executor.worker_nice = FLAGS_query_worker_nice;
   if (FLAGS_query_max_concurrency < 1 || FLAGS_query_max_queued < 0) {
     return Fail(absl::InvalidArgumentError(
         "--query_max_concurrency must be at least 1 and --query_max_queued not negative"));

@@ -225,6 +225,26 @@ bool Shared::Authorized(std::string_view authorization) const {
   return false;
 }
 
+bool HasHeader(const HttpResponse& r, std::string_view lower_name) {
+  for (const auto& [name, value] : r.headers) {
+    if (absl::EqualsIgnoreCase(AbslView(name), AbslView(lower_name))) return true;
+  }
+  return false;
+}
+
+// Gzips `r`'s body when the client takes gzip, the status carries a body and it is large
+// enough to be worth it. True when it did; the caller then labels the response.
+bool CompressForClient(HttpResponse* r, bool accepts_gzip, const HttpServerOptions& options) {
+  if (!accepts_gzip || r->body.empty() || r->body.size() < options.gzip_min_bytes ||
+      r->status < 200 || r->status == 204 || r->status == 304) {
+    return false;
+  }
+  std::string compressed = Gzip(r->body);
+  if (compressed.empty()) return false;
+  r->body = std::move(compressed);
+  return true;
+}
+
 // How to frame a response, taken from its request.
 struct ReplyContext {
   unsigned version = 11;
@@ -522,6 +542,12 @@ class Session : public std::enable_shared_from_this<Session> {
     auto once = std::make_shared<std::atomic<bool>>(false);
     HttpReply reply = [self = shared_from_this(), context, once](HttpResponse r) {
       if (once->exchange(true)) return;
+      // Compressed here, on the thread that answers (a query worker), not on an I/O thread.
+      if (!HasHeader(r, "content-encoding") &&
+          CompressForClient(&r, context.accepts_gzip, self->shared_.options)) {
+        r.headers.emplace_back("Content-Encoding", "gzip");
+        r.headers.emplace_back("Vary", "Accept-Encoding");
+      }
       asio::post(self->stream_.get_executor(),
                  [self, context, r = std::move(r)]() mutable {
                    self->OnReply(std::move(r), context);
@@ -653,14 +679,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
     // RFC 7230 3.3.3: these never carry a body.
     if (r.status < 200 || r.status == 204 || r.status == 304) r.body.clear();
-    if (context.accepts_gzip && !has_encoding && !r.body.empty() &&
-        r.body.size() >= shared_.options.gzip_min_bytes) {
-      std::string compressed = Gzip(r.body);
-      if (!compressed.empty()) {
-        r.body = std::move(compressed);
-        res->set(http::field::content_encoding, "gzip");
-        res->insert(http::field::vary, "Accept-Encoding");
-      }
+    if (!has_encoding && CompressForClient(&r, context.accepts_gzip, shared_.options)) {
+      res->set(http::field::content_encoding, "gzip");
+      res->insert(http::field::vary, "Accept-Encoding");
     }
     if (context.head) {
       // The length a GET would have, without the body.

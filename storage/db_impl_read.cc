@@ -210,16 +210,20 @@ class PrimedIterator final : public SampleIterator {
 }  // namespace
 
 void DbImpl::CopyHeadSamples(uint64_t ref, int64_t mint, int64_t maxt, std::vector<Sample>* out) {
-  std::vector<Sample> all;
+  HeadChunk::Bits bits;
   {
+    // Only a copy under the lock: a query thread (of low priority) preempted while holding it
+    // would hold up every writer.
     absl::ReaderMutexLock lock(&mu_);
     auto it = by_ref_.find(ref);
     if (it == by_ref_.end() || it->second->chunk.empty()) return;
     const HeadChunk& c = it->second->chunk;
     if (c.max_t() < mint || c.min_t() > maxt) return;
-    // The head chunk was encoded by this process; a decode error would be a bug.
-    if (!c.Decode(&all).ok()) return;
+    bits = c.CopyBits();
   }
+  std::vector<Sample> all;
+  // The head chunk was encoded by this process; a decode error would be a bug.
+  if (!HeadChunk::Decode(bits, &all).ok()) return;
   for (const Sample& s : all) {
     if (s.t >= mint && s.t <= maxt) out->push_back(s);
   }

@@ -222,11 +222,15 @@ void HeadChunk::Append(int64_t t, double v) {
 }
 
 absl::Status HeadChunk::Decode(std::vector<Sample>* out) const {
+  return Decode(Bits{buf_, num_samples_}, out);
+}
+
+absl::Status HeadChunk::Decode(const Bits& bits, std::vector<Sample>* out) {
   const size_t base = out->size();
-  out->reserve(base + num_samples_);
+  out->reserve(base + bits.num_samples);
   StreamEnd end;
   absl::Status s = DecodeStream(
-      buf_, num_samples_, [out](const Sample& sample) { out->push_back(sample); }, &end);
+      bits.buf, bits.num_samples, [out](const Sample& sample) { out->push_back(sample); }, &end);
   if (!s.ok()) out->resize(base);
   return s;
 }

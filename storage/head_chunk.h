@@ -35,6 +35,15 @@ class HeadChunk {
   // Appends all samples, in order, to `*out`.
   absl::Status Decode(std::vector<Sample>* out) const;
 
+  // The encoded samples, copied: cheap enough to take under a lock and decode after it.
+  struct Bits {
+    std::string buf;
+    uint32_t num_samples = 0;
+  };
+  Bits CopyBits() const { return Bits{buf_, num_samples_}; }
+  // Appends the samples of `bits` (from CopyBits) to `*out`, as Decode() would have.
+  static absl::Status Decode(const Bits& bits, std::vector<Sample>* out);
+
   // A self-contained byte form for checkpoints; Restore() of it gives an equal chunk that
   // accepts further appends.
   std::string Serialize() const;
