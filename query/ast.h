@@ -183,7 +183,8 @@ inline constexpr int64_t kMaxDurationMs = INT64_MAX / 1'000'000;
 // Evaluation times (the API's time, start and end, and `@`) lie within +-kMaxEvalTimeMs (about
 // 146 million years). With durations bounded by kMaxDurationMs, no sum of a time and the
 // durations of any nesting the parser accepts can overflow int64 (UBSan-clean by construction).
-inline constexpr int64_t kMaxEvalTimeMs = int64_t{1} << 62;
+// One less than 2^62, so that even end - start of a range query fits int64.
+inline constexpr int64_t kMaxEvalTimeMs = (int64_t{1} << 62) - 1;
 
 // Formatting helpers shared with the parser's messages.
 std::string FormatDuration(int64_t ms);          // `1h30m`, `500ms`, `0s`; REQUIRES: ms >= 0.

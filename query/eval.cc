@@ -668,7 +668,10 @@ absl::StatusOr<EvalResult> Evaluator::EvalRangeFunction(const Call& e, int matri
       double v = 0;
       if (fn(in, &v)) EMBER_RETURN_IF_ERROR(ctx_->Push(&o.points, {ts, v}));
     }
-    if (o.points.empty()) continue;
+    if (o.points.empty()) {
+      ctx_->Release(static_cast<int64_t>(o.points.capacity() * sizeof(Point)));
+      continue;
+    }
     EMBER_RETURN_IF_ERROR(ctx_->Charge(LabelsBytes(s.labels)));
     if (counter_fn) {
       const std::string_view name = GetLabelValue(s.labels, kMetricNameLabel);

@@ -61,9 +61,27 @@ void QueryExecutor::Submit(Task task, std::shared_ptr<const std::atomic<bool>> c
       return;
     }
   }
+  Queued q{std::move(task), std::move(done), nullptr, absl::Time()};
+  Reject(&q, rejection);
+}
+
+void QueryExecutor::Reject(Queued* q, const absl::Status& why) {
   rejected_.fetch_add(1);
-  task(rejection).IgnoreError();
-  if (done) done();
+  try {
+    q->task(why).IgnoreError();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ember query executor: rejected task threw: %s\n", e.what());
+  }
+  Finish(q->done);
+}
+
+void QueryExecutor::Finish(const std::function<void()>& done) {
+  if (!done) return;
+  try {
+    done();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ember query executor: completion threw: %s\n", e.what());
+  }
 }
 
 void QueryExecutor::WorkerLoop() {
@@ -78,10 +96,8 @@ void QueryExecutor::WorkerLoop() {
       queue_.pop_front();
       ++running_;
     }
-    if (q.cancel != nullptr && q.cancel->load()) {
-      rejected_.fetch_add(1);
-      q.task(absl::CancelledError("query was canceled while it waited for a worker")).IgnoreError();
-    } else {
+    const bool cancelled = q.cancel != nullptr && q.cancel->load();
+    if (!cancelled) {
       absl::Status s;
       try {
         s = q.task(absl::OkStatus());
@@ -96,7 +112,11 @@ void QueryExecutor::WorkerLoop() {
       absl::MutexLock lock(&mu_);
       --running_;
     }
-    if (q.done) q.done();
+    if (cancelled) {
+      Reject(&q, absl::CancelledError("query was canceled while it waited for a worker"));
+    } else {
+      Finish(q.done);
+    }
   }
 }
 
@@ -126,11 +146,7 @@ void QueryExecutor::ReaperLoop() {
     }
     if (!rejected.empty()) {
       mu_.Unlock();
-      for (auto& [q, status] : rejected) {
-        rejected_.fetch_add(1);
-        q.task(status).IgnoreError();
-        if (q.done) q.done();
-      }
+      for (auto& [q, status] : rejected) Reject(&q, status);
       mu_.Lock();
       continue;
     }
@@ -160,9 +176,7 @@ void QueryExecutor::Stop() {
     left.swap(queue_);
   }
   for (Queued& q : left) {
-    rejected_.fetch_add(1);
-    q.task(absl::UnavailableError("query rejected: the server is shutting down")).IgnoreError();
-    if (q.done) q.done();
+    Reject(&q, absl::UnavailableError("query rejected: the server is shutting down"));
   }
   for (std::thread& t : workers_) {
     if (t.joinable()) t.join();

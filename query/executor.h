@@ -73,9 +73,11 @@ class QueryExecutor {
               std::function<void()> done = nullptr);
 
   // Runs `fn` on a worker and waits for it: for callers with a thread of their own (rule
-  // groups). Unavailable when the query was rejected.
+  // groups). Unavailable when the query was rejected, Cancelled when `cancel` was set while it
+  // waited, Internal when `fn` threw.
   template <typename T>
-  absl::StatusOr<T> Run(const std::function<absl::StatusOr<T>()>& fn);
+  absl::StatusOr<T> Run(const std::function<absl::StatusOr<T>()>& fn,
+                        std::shared_ptr<const std::atomic<bool>> cancel = nullptr);
 
   // Rejects what is queued, lets running tasks finish and joins the threads. Idempotent; later
   // Submit()s are rejected.
@@ -95,6 +97,10 @@ class QueryExecutor {
   };
 
   void WorkerLoop();
+  // Calls a task with a rejection and then its `done`; an exception is logged, not thrown.
+  void Reject(Queued* q, const absl::Status& why);
+  // Calls `done` if set; an exception is logged, not thrown (it would end a worker thread).
+  static void Finish(const std::function<void()>& done);
   void ReaperLoop();
   void Count(const absl::Status& s);
   bool HasWorkOrStop() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -118,19 +124,26 @@ class QueryExecutor {
 };
 
 template <typename T>
-absl::StatusOr<T> QueryExecutor::Run(const std::function<absl::StatusOr<T>()>& fn) {
+absl::StatusOr<T> QueryExecutor::Run(const std::function<absl::StatusOr<T>()>& fn,
+                                     std::shared_ptr<const std::atomic<bool>> cancel) {
   std::optional<absl::StatusOr<T>> result;
   absl::Notification done;
-  Submit([&](const absl::Status& admission) -> absl::Status {
-    if (!admission.ok()) {
-      result.emplace(admission);
-    } else {
-      result.emplace(fn());
-    }
-    absl::Status s = result->status();
-    done.Notify();
-    return s;
-  });
+  Submit(
+      [&](const absl::Status& admission) -> absl::Status {
+        if (!admission.ok()) {
+          result.emplace(admission);
+        } else {
+          try {
+            result.emplace(fn());
+          } catch (const std::exception& e) {
+            result.emplace(absl::InternalError(e.what()));
+          }
+        }
+        absl::Status s = result->status();
+        done.Notify();  // Whatever happened: the caller must never wait forever.
+        return s;
+      },
+      std::move(cancel));
   done.WaitForNotification();
   return *std::move(result);
 }

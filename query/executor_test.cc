@@ -3,6 +3,8 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <new>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -172,6 +174,27 @@ TEST(QueryExecutorTest, WithoutAQueueAnIdleWorkerStillTakesAQuery) {
   absl::StatusOr<int> r = executor.Run<int>([]() -> absl::StatusOr<int> { return 7; });
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(*r, 7);
+}
+
+TEST(QueryExecutorTest, RunReportsAThrowingFunctionAsInternalAndKeepsServing) {
+  QueryExecutor executor(ExecutorOptions{});
+  absl::StatusOr<int> r =
+      executor.Run<int>([]() -> absl::StatusOr<int> { throw std::bad_alloc(); });
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal);
+  absl::StatusOr<int> next = executor.Run<int>([]() -> absl::StatusOr<int> { return 1; });
+  ASSERT_TRUE(next.ok());
+}
+
+TEST(QueryExecutorTest, ThrowingCompletionDoesNotEndTheWorker) {
+  ExecutorOptions o;
+  o.max_concurrency = 1;
+  QueryExecutor executor(o);
+  executor.Submit([](const absl::Status&) { return absl::OkStatus(); }, nullptr,
+                  [] { throw std::runtime_error("reply failed"); });
+  // The only worker still runs the next query.
+  absl::StatusOr<int> next = executor.Run<int>([]() -> absl::StatusOr<int> { return 2; });
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(*next, 2);
 }
 
 }  // namespace

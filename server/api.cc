@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <new>
 #include <set>
 #include <sstream>
 
@@ -361,6 +362,11 @@ ProcessStats ReadProcessStats() {
 
 }  // namespace
 
+Api::~Api() {
+  // Its tasks use the members below: they finish (or are rejected) while those still exist.
+  if (own_executor_ != nullptr) own_executor_->Stop();
+}
+
 Api::Api(Db* db, ApiOptions options, MetricsRegistry* metrics, query::QueryExecutor* executor)
     : db_(db),
       options_(std::move(options)),
@@ -481,7 +487,10 @@ void Api::Handle(HttpRequest request, HttpReply reply) {
   std::shared_ptr<const std::atomic<bool>> cancel = req->cancelled;
   executor_->Submit(
       [this, req, response, t0](const absl::Status& admission) -> absl::Status {
-        std::string handler = req->path;
+        // A fixed label per endpoint, never the client's path (label values' name varies).
+        std::string handler = absl::StartsWith(req->path, "/api/v1/label/")
+                                  ? "/api/v1/label/:name/values"
+                                  : req->path;
         Call call;
         call.cancel = req->cancelled.get();
         if (!admission.ok()) {
@@ -490,7 +499,18 @@ void Api::Handle(HttpRequest request, HttpReply reply) {
                                admission.message());
           call.outcome = admission;
         } else {
-          *response = Route(*req, &handler, &call);
+          try {
+            *response = Route(*req, &handler, &call);
+          } catch (const std::bad_alloc&) {
+            // The budget is an estimate; the allocator had the last word.
+            call.outcome = absl::ResourceExhaustedError("out of memory");
+            *response = ApiError(ErrorType::kExecution,
+                                 "the query ran out of memory; lower --query.max-memory-bytes "
+                                 "so that queries end before the allocator fails");
+          } catch (const std::exception& e) {
+            call.outcome = absl::InternalError(e.what());
+            *response = ApiError(ErrorType::kInternal, absl::StrCat("query failed: ", e.what()));
+          }
         }
         Record(handler, response->status, t0);
         return call.outcome;

@@ -60,6 +60,7 @@ class Api {
   // own with default limits.
   Api(Db* db, ApiOptions options, MetricsRegistry* metrics,
       query::QueryExecutor* executor = nullptr);
+  ~Api();
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -290,19 +291,31 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     stream_.socket().non_blocking(true, ec);
     if (!ec) stream_.socket().write_some(asio::buffer(kFull.data(), kFull.size()), ec);
+    // Read what the client sent so far: closing with unread bytes sends a reset, which can
+    // destroy the 503 before the client reads it.
+    beast::error_code shut;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, shut);
+    char sink[4096];
+    for (int i = 0; i < 16 && !ec; ++i) {
+      if (stream_.socket().read_some(asio::buffer(sink), ec) == 0) break;
+    }
     CloseSocket();
   }
 
  private:
+  // A timeout of 0 (or less) is none: a year stands for it.
+  static std::chrono::milliseconds Timeout(int64_t ms) {
+    return ms > 0 ? std::chrono::milliseconds(ms) : std::chrono::hours(24 * 365);
+  }
   std::chrono::milliseconds IdleTimeout() const {
-    return std::chrono::milliseconds(std::max<int64_t>(shared_.options.idle_timeout_ms, 1));
+    return Timeout(shared_.options.idle_timeout_ms);
   }
 
   std::chrono::milliseconds HeaderTimeout() const {
-    return std::chrono::milliseconds(std::max<int64_t>(shared_.options.header_timeout_ms, 1));
+    return Timeout(shared_.options.header_timeout_ms);
   }
   std::chrono::milliseconds BodyTimeout() const {
-    return std::chrono::milliseconds(std::max<int64_t>(shared_.options.body_timeout_ms, 1));
+    return Timeout(shared_.options.body_timeout_ms);
   }
 
   // Waits up to the idle timeout for a request's first bytes (none may be buffered already,
@@ -340,13 +353,18 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadRestOfHeader() {
     stream_.expires_never();
     header_timed_out_ = false;
-    header_timer_.expires_after(HeaderTimeout());
-    header_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec) return;  // Cancelled: the header arrived, or the read failed first.
-      self->header_timed_out_ = true;
-      beast::error_code ignored;
-      self->stream_.socket().cancel(ignored);
-    });
+    reading_header_ = true;
+    if (shared_.options.header_timeout_ms > 0) {
+      header_timer_.expires_after(HeaderTimeout());
+      header_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        // Cancelled, or expired just as the header arrived (the completion was queued before
+        // OnHeader cancelled it): then the socket's next operation is not this read's.
+        if (ec || !self->reading_header_) return;
+        self->header_timed_out_ = true;
+        beast::error_code ignored;
+        self->stream_.socket().cancel(ignored);
+      });
+    }
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
   }
@@ -417,6 +435,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnHeader(beast::error_code ec, size_t /*bytes*/) {
     idle_ = false;
+    reading_header_ = false;
     header_timer_.cancel();
     if (ec) {
       OnReadError(ec);
@@ -470,7 +489,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // A failed read: answer what deserves an answer, then close.
   void OnReadError(const beast::error_code& ec) {
     parser_.reset();
-    if (header_timed_out_) {
+    if (header_timed_out_ && ec == asio::error::operation_aborted) {
       // A request started but its header did not arrive in time (slowloris): say so, close.
       Reply(ErrorResponse(408, "bad_data",
                           absl::StrFormat("timed out reading the request header (%d ms)",
@@ -543,10 +562,14 @@ class Session : public std::enable_shared_from_this<Session> {
     HttpReply reply = [self = shared_from_this(), context, once](HttpResponse r) {
       if (once->exchange(true)) return;
       // Compressed here, on the thread that answers (a query worker), not on an I/O thread.
-      if (!HasHeader(r, "content-encoding") &&
-          CompressForClient(&r, context.accepts_gzip, self->shared_.options)) {
-        r.headers.emplace_back("Content-Encoding", "gzip");
-        r.headers.emplace_back("Vary", "Accept-Encoding");
+      try {
+        if (!HasHeader(r, "content-encoding") &&
+            CompressForClient(&r, context.accepts_gzip, self->shared_.options)) {
+          r.headers.emplace_back("Content-Encoding", "gzip");
+          r.headers.emplace_back("Vary", "Accept-Encoding");
+        }
+      } catch (const std::bad_alloc&) {
+        // Sent uncompressed, then.
       }
       asio::post(self->stream_.get_executor(),
                  [self, context, r = std::move(r)]() mutable {
@@ -747,6 +770,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   asio::steady_timer header_timer_;
+  bool reading_header_ = false;  // Between ReadRestOfHeader() and OnHeader().
   bool header_timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

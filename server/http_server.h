@@ -56,6 +56,8 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 // Delivers a response; call it exactly once, from any thread (later calls are ignored).
 using HttpReply = std::function<void(HttpResponse)>;
 // Called on an I/O thread; may call `reply` at once or later from another thread.
+// REQUIRES: every `reply` is called or destroyed before the HttpServer is destroyed (it holds
+// the connection, which refers to the server): stop what runs handlers' work in between.
 using HttpAsyncHandler = std::function<void(HttpRequest request, HttpReply reply)>;
 
 struct HttpServerOptions {
@@ -64,6 +66,7 @@ struct HttpServerOptions {
   size_t max_request_body_bytes = 32 << 20;  // Larger bodies get 413 (also after gunzip).
   int64_t idle_timeout_ms = 5 * 60 * 1000;   // Keep-alive connections idle longer are closed.
   // From a request's first byte to the end of its header (slowloris); 408 after it.
+  // For this and the other timeouts, 0 means none.
   int64_t header_timeout_ms = 30 * 1000;
   // Reading a request's body, and writing a response; the connection closes after it.
   int64_t body_timeout_ms = 2 * 60 * 1000;

@@ -75,6 +75,7 @@ void RuleManager::StopRunners(std::vector<std::unique_ptr<GroupRunner>>* runners
   for (auto& r : *runners) {
     absl::MutexLock lock(&r->mu);
     r->stopping = true;
+    r->evaluator->Cancel();  // A query under way ends now rather than at its timeout.
   }
   for (auto& r : *runners) {
     if (r->thread.joinable()) r->thread.join();

@@ -130,12 +130,13 @@ namespace {
 
 // Prometheus's EngineQueryFunc: a scalar becomes a one-sample vector with no labels.
 absl::StatusOr<query::Vector> QueryVector(query::Engine& engine, query::QueryExecutor* executor,
+                                          const std::shared_ptr<std::atomic<bool>>& cancel,
                                           std::string_view expr, int64_t t_ms) {
   const std::function<absl::StatusOr<query::QueryResult>()> run = [&] {
-    return engine.InstantQuery(expr, t_ms);
+    return engine.InstantQuery(expr, t_ms, cancel.get());
   };
   EMBER_ASSIGN_OR_RETURN(query::QueryResult r,
-                         executor != nullptr ? executor->Run(run) : run());
+                         executor != nullptr ? executor->Run(run, cancel) : run());
   switch (r.value.type) {
     case query::ValueType::kVector:
       return std::move(r.value.vector);
@@ -152,7 +153,7 @@ absl::StatusOr<query::Vector> QueryVector(query::Engine& engine, query::QueryExe
 
 absl::StatusOr<GroupEvaluator::Output> GroupEvaluator::EvalRecording(size_t i, int64_t t_ms) {
   const Rule& rule = group_.rules[i];
-  EMBER_ASSIGN_OR_RETURN(query::Vector vec, QueryVector(engine_, executor_, rule.expr, t_ms));
+  EMBER_ASSIGN_OR_RETURN(query::Vector vec, QueryVector(engine_, executor_, cancel_, rule.expr, t_ms));
   Output out;
   std::set<Labels> seen;
   for (query::VectorSample& s : vec) {
@@ -177,7 +178,7 @@ absl::StatusOr<GroupEvaluator::Output> GroupEvaluator::EvalRecording(size_t i, i
 absl::StatusOr<GroupEvaluator::Output> GroupEvaluator::EvalAlerting(size_t i, int64_t t_ms) {
   const Rule& rule = group_.rules[i];
   const CompiledRule& compiled = compiled_[i];
-  EMBER_ASSIGN_OR_RETURN(query::Vector vec, QueryVector(engine_, executor_, rule.expr, t_ms));
+  EMBER_ASSIGN_OR_RETURN(query::Vector vec, QueryVector(engine_, executor_, cancel_, rule.expr, t_ms));
 
   // Alerts for this result, keyed by their labels; templates expand outside the lock.
   std::map<Labels, Alert> result;

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <map>
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <set>
@@ -116,6 +117,10 @@ class GroupEvaluator {
   // valid_until_ms = now_ms + 4 * max(resend_delay_ms, group.interval_ms).
   std::vector<Alert> AlertsToSend(int64_t now_ms, int64_t resend_delay_ms);
 
+  // Stops the query being evaluated now and every later one (they fail with Cancelled), so a
+  // caller stopping the group need not wait for a slow query. Thread-safe; irreversible.
+  void Cancel() { cancel_->store(true); }
+
   const RuleGroup& group() const { return group_; }
   std::vector<RuleState> rules() const;
   // The last Evaluate()'s `t_ms` (0: never) and how long it took.
@@ -150,6 +155,7 @@ class GroupEvaluator {
   Db* const db_;
   query::Engine engine_;
   query::QueryExecutor* const executor_;
+  const std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
   const Labels external_labels_;
   std::vector<CompiledRule> compiled_;  // One per rule; constant after construction.
 

@@ -1,5 +1,6 @@
 #include "query/rules/rule_group.h"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -571,6 +572,22 @@ TEST_F(RestoreForStateTest, ShortForIsNotRestored) {
   Run(after.get(), kT0 + 4 * kMinute, kT0 + 4 * kMinute);
   ASSERT_TRUE(after->RestoreForState(kT0 + 4 * kMinute).ok());
   EXPECT_EQ(FindAlert(after->rules(), 0)->active_at_ms, kT0 + 4 * kMinute);
+}
+
+TEST_F(RuleGroupTest, CancelStopsASlowRuleThroughTheExecutor) {
+  query::QueryExecutor executor(query::ExecutorOptions{});
+  // Minutes of CPU uncancelled.
+  GroupEvaluator eval(
+      Group({Recording("slow", "sum_over_time(sum_over_time(vector(1)[1d:1s])[1d:1s])", {})}),
+      db_.get(), query::EngineOptions{}, {}, &executor);
+  std::thread canceller([&eval] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    eval.Cancel();
+  });
+  absl::Status s = eval.Evaluate(kT0);
+  canceller.join();
+  EXPECT_EQ(s.code(), absl::StatusCode::kCancelled) << s;
+  EXPECT_EQ(eval.rules()[0].health, RuleHealth::kErr);
 }
 
 }  // namespace
