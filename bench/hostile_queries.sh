@@ -26,11 +26,7 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-if [[ $# -ne 1 || ! -d "$1" ]]; then
-  echo "usage: $0 BUILD_DIR" >&2
-  exit 2
-fi
-BUILD=$(cd "$1" && pwd)
+build_dir_arg "$@"
 BUDGET_BYTES=${BUDGET_BYTES:-268435456}
 MARGIN_MB=${MARGIN_MB:-64}
 TARGETS=${TARGETS:-100}

@@ -27,11 +27,7 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-if [[ $# -ne 1 || ! -d "$1" ]]; then
-  echo "usage: $0 BUILD_DIR" >&2
-  exit 2
-fi
-BUILD=$(cd "$1" && pwd)
+build_dir_arg "$@"
 TARGETS=${TARGETS:-50}
 MINUTES=${MINUTES:-120}
 RATE=${RATE:-20}

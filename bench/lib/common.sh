@@ -7,6 +7,16 @@
 # globals of the sourcing script: TMP (its temp dir), PID (the system running now, or ""),
 # TARGETS_PID and BASE_PORT (scrape_targets), STOP_RC (the last stop_pid's exit status).
 
+# build_dir_arg ARG...: the script's arguments must be one existing directory, the build; BUILD
+# becomes its absolute path. Otherwise "usage: SCRIPT BUILD_DIR" and exit 2.
+build_dir_arg() {
+  if [[ $# -ne 1 || ! -d "$1" ]]; then
+    echo "usage: $0 BUILD_DIR" >&2
+    exit 2
+  fi
+  BUILD=$(cd "$1" && pwd)
+}
+
 # require_bins BUILD NAME...: exit 2 unless every BUILD/NAME is executable; the message names
 # the ninja targets to build (ember's is ember_bin).
 require_bins() {
