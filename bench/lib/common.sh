@@ -9,6 +9,7 @@
 
 # build_dir_arg ARG...: the script's arguments must be one existing directory, the build; BUILD
 # becomes its absolute path. Otherwise "usage: SCRIPT BUILD_DIR" and exit 2.
+# shellcheck disable=SC2034  # BUILD is read by the sourcing script.
 build_dir_arg() {
   if [[ $# -ne 1 || ! -d "$1" ]]; then
     echo "usage: $0 BUILD_DIR" >&2
