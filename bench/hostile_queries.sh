@@ -23,12 +23,10 @@
 # Exits 1 when Ember died, a query got a 5xx other than 503 (a timeout) or no answer, or the
 # growth exceeded CLIENTS x BUDGET_BYTES + MARGIN_MB (when a budget flag was given).
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-if [[ $# -ne 1 || ! -d "$1" ]]; then
-  echo "usage: $0 BUILD_DIR" >&2
-  exit 2
-fi
-BUILD=$(cd "$1" && pwd)
+build_dir_arg "$@"
 BUDGET_BYTES=${BUDGET_BYTES:-268435456}
 MARGIN_MB=${MARGIN_MB:-64}
 TARGETS=${TARGETS:-100}
@@ -38,12 +36,8 @@ DURATION=${DURATION:-120}
 QUERY_TIMEOUT=${QUERY_TIMEOUT:-30s}
 EMBER_FLAGS=${EMBER_FLAGS:-}
 
-for bin in "$BUILD/ember" "$BUILD/remote_write_load"; do
-  [[ -x "$bin" ]] || { echo "$bin is missing: build it first (ninja -C $BUILD ember_bin remote_write_load)" >&2; exit 2; }
-done
-for tool in curl jq; do
-  command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install $tool" >&2; exit 2; }
-done
+require_bins "$BUILD" ember remote_write_load
+require_tools curl jq
 
 # The budget flag: BUDGET_FLAG when set (even empty: no flag), else the first flag of
 # `ember --help` whose name has query, max and memory in it.
@@ -59,54 +53,17 @@ else
        "measured without a budget" >&2
 fi
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/hostile-queries.XXXXXX")
 PID=""
 CLIENT_PIDS=()
 SAMPLER_PID=""
-
-stop_pid() {
-  local pid=$1 i rc=0
-  [[ -n "$pid" ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 600; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "  pid $pid still running 60 s after SIGTERM: SIGKILL" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || rc=$?
-  echo "  stopped pid $pid (exit status $rc)" >&2
-}
-
-cleanup() {
-  local p
-  for p in "${CLIENT_PIDS[@]}" "$SAMPLER_PID"; do [[ -n $p ]] && stop_pid "$p"; done
+# stop_started: the exit trap's part (bench_tmp): the clients, the sampler, then Ember.
+stop_started() {
+  stop_pids "${CLIENT_PIDS[@]}" "$SAMPLER_PID"
   CLIENT_PIDS=()
   SAMPLER_PID=""
-  p=$PID
-  PID=""
-  stop_pid "$p"
-  rm -rf "$TMP"
+  stop_system
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-  local i p
-  for ((i = 0; i < 50; i++)); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return 0
-    fi
-  done
-  echo "no free port found" >&2
-  return 1
-}
-
-status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
+bench_tmp hostile-queries
 
 END_MS=$(date +%s%3N)
 END_S=$((END_MS / 1000))
@@ -134,15 +91,9 @@ QUERIES=(
 
 PORT=$(free_port)
 # shellcheck disable=SC2086  # EMBER_FLAGS is a list of flags.
-"$BUILD/ember" serve --listen_address="127.0.0.1:$PORT" --data_dir="$TMP/ember" \
-  --self_scrape_interval=0s --query_timeout="$QUERY_TIMEOUT" "${BUDGET_ARGS[@]}" $EMBER_FLAGS \
-  > "$TMP/ember.log" 2>&1 &
-PID=$!
-for ((i = 0; i < 1200; i++)); do
-  curl -sf -o /dev/null "http://127.0.0.1:$PORT/-/ready" && break
-  kill -0 "$PID" 2>/dev/null || { echo "ember died; log:" >&2; tail -20 "$TMP/ember.log" >&2; exit 1; }
-  sleep 0.1
-done
+start_system "$PORT" "$TMP/ember.log" \
+  "$BUILD/ember" serve --listen_address="127.0.0.1:$PORT" --data_dir="$TMP/ember" \
+  --self_scrape_interval=0s --query_timeout="$QUERY_TIMEOUT" "${BUDGET_ARGS[@]}" $EMBER_FLAGS
 echo "ember (pid $PID) on 127.0.0.1:$PORT, budget ${BUDGET_ARGS[*]:-none}, query timeout $QUERY_TIMEOUT;" \
      "load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 "$BUILD/remote_write_load" --port="$PORT" --targets="$TARGETS" --minutes="$MINUTES" \

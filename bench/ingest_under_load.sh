@@ -24,12 +24,10 @@
 # answered, the load average at each phase; then a table with Ember/Prometheus ratios and the
 # two targets. Exits 1 when a write or query failed (transport error or non-2xx).
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-if [[ $# -ne 1 || ! -d "$1" ]]; then
-  echo "usage: $0 BUILD_DIR" >&2
-  exit 2
-fi
-BUILD=$(cd "$1" && pwd)
+build_dir_arg "$@"
 TARGETS=${TARGETS:-50}
 MINUTES=${MINUTES:-120}
 RATE=${RATE:-20}
@@ -43,82 +41,30 @@ SYSTEMS=${SYSTEMS:-prometheus ember}
 EMBER_FLAGS=${EMBER_FLAGS:-}
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 
-for bin in "$BUILD/ember" "$BUILD/remote_write_load" "$BUILD/query_load"; do
-  [[ -x "$bin" ]] || { echo "$bin is missing: build it first (ninja -C $BUILD ember_bin remote_write_load query_load)" >&2; exit 2; }
-done
+require_bins "$BUILD" ember remote_write_load query_load
 if [[ " $SYSTEMS " == *" prometheus "* ]]; then
-  [[ -x "$PROMETHEUS" ]] || { echo "$PROMETHEUS not found: apt-get install prometheus" >&2; exit 2; }
+  require_prometheus "$PROMETHEUS"
 fi
-for tool in curl jq; do
-  command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install $tool" >&2; exit 2; }
-done
+require_tools curl jq
 ((STEADY_TARGETS * 2 <= TARGETS)) || { echo "need STEADY_TARGETS * 2 <= TARGETS" >&2; exit 2; }
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ingest-under-load.XXXXXX")
 PID=""   # The system running now.
 QPID=""  # query_load, while it runs.
-
-# stop_pid PID: SIGTERM, up to 60 s, then SIGKILL; reaps it.
-stop_pid() {
-  local pid=$1 i rc=0
-  [[ -n "$pid" ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 600; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "  pid $pid still running 60 s after SIGTERM: SIGKILL" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || rc=$?
-  echo "  stopped pid $pid (exit status $rc)" >&2
-}
-
-cleanup() {
-  local q=$QPID p=$PID
+# stop_started: the exit trap's part (bench_tmp): query_load, then the running system.
+stop_started() {
+  local q=$QPID
   QPID=""
-  PID=""
   stop_pid "$q"
-  stop_pid "$p"
-  rm -rf "$TMP"
+  stop_system
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# A port nothing listens on (random in 20000-59999; tries 50).
-free_port() {
-  local i p
-  for ((i = 0; i < 50; i++)); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return 0
-    fi
-  done
-  echo "no free port found" >&2
-  return 1
-}
-
-# wait_ready PORT PATH LOG: up to 120 s for 200.
-wait_ready() {
-  local i
-  for ((i = 0; i < 1200; i++)); do
-    if curl -sf -o /dev/null "http://127.0.0.1:$1$2"; then return 0; fi
-    kill -0 "$PID" 2>/dev/null || { echo "process $PID died; log:" >&2; tail -20 "$3" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "not ready after 120 s; log:" >&2
-  tail -20 "$3" >&2
-  return 1
-}
+bench_tmp ingest-under-load
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
 END_MS=$(date +%s%3N)
-END_S=$(printf '%d.%03d' $((END_MS / 1000)) $((END_MS % 1000)))
+END_S=$(ms_to_s "$END_MS")
 RANGE_START_MS=$((END_MS - RANGE_MINUTES * 60000))
-RANGE_START_S=$(printf '%d.%03d' $((RANGE_START_MS / 1000)) $((RANGE_START_MS % 1000)))
+RANGE_START_S=$(ms_to_s "$RANGE_START_MS")
 FAILED=0
 
 # bench_system NAME PORT: the three phases; writes $TMP/NAME.* result files.
@@ -164,29 +110,19 @@ echo "ingest_under_load: $TARGETS targets x 131 series, $MINUTES min of 15 s scr
 # Prometheus first, as in side_by_side.sh: its head wants the data recent.
 if [[ " $SYSTEMS " == *" prometheus "* ]]; then
   PORT=$(free_port)
-  cat > "$TMP/prometheus.yml" <<EOF
-global:
-  scrape_interval: 15s
-scrape_configs: []
-EOF
-  "$PROMETHEUS" --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/prometheus" \
-    --web.listen-address="127.0.0.1:$PORT" --web.enable-remote-write-receiver \
-    > "$TMP/prometheus.log" 2>&1 &
-  PID=$!
-  wait_ready "$PORT" /-/ready "$TMP/prometheus.log"
+  start_prometheus_receiver "$PROMETHEUS" "$PORT"
   bench_system prometheus "$PORT"
-  p=$PID; PID=""; stop_pid "$p"
+  stop_system
 fi
 
 if [[ " $SYSTEMS " == *" ember "* ]]; then
   PORT=$(free_port)
   # shellcheck disable=SC2086  # EMBER_FLAGS is a list of flags.
-  "$BUILD/ember" serve --listen_address="127.0.0.1:$PORT" --data_dir="$TMP/ember" \
-    --self_scrape_interval=0s $EMBER_FLAGS > "$TMP/ember.log" 2>&1 &
-  PID=$!
-  wait_ready "$PORT" /-/ready "$TMP/ember.log"
+  start_system "$PORT" "$TMP/ember.log" \
+    "$BUILD/ember" serve --listen_address="127.0.0.1:$PORT" --data_dir="$TMP/ember" \
+    --self_scrape_interval=0s $EMBER_FLAGS
   bench_system ember "$PORT"
-  p=$PID; PID=""; stop_pid "$p"
+  stop_system
 fi
 
 # ---- The table. ---------------------------------------------------------------------------------

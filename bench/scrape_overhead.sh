@@ -17,104 +17,34 @@
 # window (sum(sum_over_time(scrape_samples_scraped[window]))) and CPU microseconds per sample;
 # then Ember/Prometheus ratios.
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-if [[ $# -ne 1 || ! -d "$1" ]]; then
-  echo "usage: $0 BUILD_DIR" >&2
-  exit 2
-fi
-BUILD=$(cd "$1" && pwd)
+build_dir_arg "$@"
 TARGETS=${TARGETS:-100}
 SERIES=${SERIES:-1000}
 DURATION=${DURATION:-120}
 WARMUP=${WARMUP:-30}
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 
-for bin in "$BUILD/ember" "$BUILD/scrape_targets"; do
-  [[ -x "$bin" ]] || { echo "$bin is missing: build it first (ninja -C $BUILD ember_bin scrape_targets)" >&2; exit 2; }
-done
-[[ -x "$PROMETHEUS" ]] || { echo "$PROMETHEUS not found: apt-get install prometheus" >&2; exit 2; }
-for tool in curl jq; do
-  command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install $tool" >&2; exit 2; }
-done
+require_bins "$BUILD" ember scrape_targets
+require_prometheus "$PROMETHEUS"
+require_tools curl jq
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/scrape-overhead.XXXXXX")
 PID=""          # The system running now.
 TARGETS_PID=""  # scrape_targets.
 CLK_TCK=$(getconf CLK_TCK)
-
-# stop_pid PID: SIGTERM, up to 60 s, then SIGKILL; reaps it.
-stop_pid() {
-  local pid=$1 i rc=0
-  [[ -n "$pid" ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 600; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "  pid $pid still running 60 s after SIGTERM: SIGKILL" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || rc=$?
-  echo "  stopped pid $pid (exit status $rc)" >&2
-}
-
-cleanup() {
-  local p=$PID t=$TARGETS_PID
-  PID=""
+# stop_started: the exit trap's part (bench_tmp): the system, then scrape_targets.
+stop_started() {
+  local t=$TARGETS_PID
   TARGETS_PID=""
-  stop_pid "$p"
+  stop_system
   stop_pid "$t"
-  rm -rf "$TMP"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# port_free PORT: true when nothing listens on 127.0.0.1:PORT.
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# A port nothing listens on (random in 20000-59999; tries 50).
-free_port() {
-  local i p
-  for ((i = 0; i < 50; i++)); do
-    p=$((20000 + RANDOM % 40000))
-    if port_free "$p"; then echo "$p"; return 0; fi
-  done
-  echo "no free port found" >&2
-  return 1
-}
-
-# A base port with TARGETS free ports after it (tries 20 random bases in 20000-59000).
-free_range() {
-  local i j p ok
-  for ((i = 0; i < 20; i++)); do
-    p=$((20000 + RANDOM % 39000))
-    ok=1
-    for ((j = 0; j < TARGETS; j++)); do
-      port_free $((p + j)) || { ok=0; break; }
-    done
-    if ((ok)); then echo "$p"; return 0; fi
-  done
-  echo "no free range of $TARGETS ports found" >&2
-  return 1
-}
-
-# wait_ready PID PORT PATH LOG: up to 120 s for 200.
-wait_ready() {
-  local i
-  for ((i = 0; i < 1200; i++)); do
-    if curl -sf -o /dev/null "http://127.0.0.1:$2$3"; then return 0; fi
-    kill -0 "$1" 2>/dev/null || { echo "process $1 died; log:" >&2; tail -20 "$4" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "not ready after 120 s; log:" >&2
-  tail -20 "$4" >&2
-  return 1
-}
+bench_tmp scrape-overhead
 
 # cpu_ticks PID: utime + stime (fields 14 and 15; parsed after the command's closing paren).
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
-status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
 # query PORT EXPR: the scalar value of an instant query's single result ("" when empty).
 query() {
@@ -123,16 +53,7 @@ query() {
 }
 
 # ---- Fake targets and the config both systems load. -----------------------------------------
-BASE_PORT=$(free_range)
-"$BUILD/scrape_targets" --targets="$TARGETS" --series="$SERIES" --base_port="$BASE_PORT" \
-  >"$TMP/targets.log" 2>&1 &
-TARGETS_PID=$!
-for ((i = 0; i < 300; i++)); do
-  grep -q '^ready' "$TMP/targets.log" && break
-  kill -0 "$TARGETS_PID" 2>/dev/null || { cat "$TMP/targets.log" >&2; exit 1; }
-  sleep 0.1
-done
-grep -q '^ready' "$TMP/targets.log" || { echo "scrape_targets not ready" >&2; exit 1; }
+start_scrape_targets "$BUILD" "$TARGETS" "$SERIES"
 echo "scrape_targets (pid $TARGETS_PID): $TARGETS targets x $SERIES series on 127.0.0.1:$BASE_PORT.." >&2
 
 {
@@ -173,24 +94,22 @@ measure() {
 # ---- Prometheus. ------------------------------------------------------------------------------
 PORT=$(free_port)
 mkdir -p "$TMP/prom"
-"$PROMETHEUS" --config.file="$TMP/scrape.yml" --storage.tsdb.path="$TMP/prom" \
-  --web.listen-address="127.0.0.1:$PORT" >"$TMP/prom.log" 2>&1 &
-PID=$!
-wait_ready "$PID" "$PORT" /-/ready "$TMP/prom.log"
+start_system "$PORT" "$TMP/prom.log" \
+  "$PROMETHEUS" --config.file="$TMP/scrape.yml" --storage.tsdb.path="$TMP/prom" \
+  --web.listen-address="127.0.0.1:$PORT"
 echo "prometheus (pid $PID) on 127.0.0.1:$PORT: warm-up ${WARMUP} s, measuring ${DURATION} s" >&2
 measure prometheus "$PORT"
-p=$PID; PID=""; stop_pid "$p"
+stop_system
 
 # ---- Ember. -----------------------------------------------------------------------------------
 PORT=$(free_port)
 mkdir -p "$TMP/ember"
-"$BUILD/ember" serve --config_file="$TMP/scrape.yml" --data_dir="$TMP/ember" \
-  --listen_address="127.0.0.1:$PORT" --self_scrape_interval=0s >"$TMP/ember.log" 2>&1 &
-PID=$!
-wait_ready "$PID" "$PORT" /-/ready "$TMP/ember.log"
+start_system "$PORT" "$TMP/ember.log" \
+  "$BUILD/ember" serve --config_file="$TMP/scrape.yml" --data_dir="$TMP/ember" \
+  --listen_address="127.0.0.1:$PORT" --self_scrape_interval=0s
 echo "ember (pid $PID) on 127.0.0.1:$PORT: warm-up ${WARMUP} s, measuring ${DURATION} s" >&2
 measure ember "$PORT"
-p=$PID; PID=""; stop_pid "$p"
+stop_system
 
 # ---- Report. ----------------------------------------------------------------------------------
 echo

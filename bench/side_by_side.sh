@@ -15,12 +15,10 @@
 # Prints, per system: ingest rate, RSS (VmRSS, VmHWM) after ingest, bytes on disk, and the
 # median latency of each query; then a table with Ember/Prometheus ratios.
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-if [[ $# -ne 1 || ! -d "$1" ]]; then
-  echo "usage: $0 BUILD_DIR" >&2
-  exit 2
-fi
-BUILD=$(cd "$1" && pwd)
+build_dir_arg "$@"
 TARGETS=${TARGETS:-200}
 MINUTES=${MINUTES:-30}
 CONCURRENCY=${CONCURRENCY:-4}
@@ -29,76 +27,18 @@ WARMUP=${WARMUP:-1}
 REPS=${REPS:-10}
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 
-for bin in "$BUILD/ember" "$BUILD/remote_write_load"; do
-  [[ -x "$bin" ]] || { echo "$bin is missing: build it first (ninja -C $BUILD ember_bin remote_write_load)" >&2; exit 2; }
-done
-[[ -x "$PROMETHEUS" ]] || { echo "$PROMETHEUS not found: apt-get install prometheus" >&2; exit 2; }
-for tool in curl jq; do
-  command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install $tool" >&2; exit 2; }
-done
+require_bins "$BUILD" ember remote_write_load
+require_prometheus "$PROMETHEUS"
+require_tools curl jq
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/side-by-side.XXXXXX")
 PID=""  # The one system running now.
-
-# Stops the running system by its PID: SIGTERM, up to 60 s, then SIGKILL. Prints its exit code.
-stop_system() {
-  [[ -n "$PID" ]] || return 0
-  local pid=$PID
-  PID=""
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for ((i = 0; i < 600; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "  pid $pid still running 60 s after SIGTERM: SIGKILL" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  local rc=0
-  wait "$pid" 2>/dev/null || rc=$?
-  echo "  stopped pid $pid (exit status $rc)" >&2
-}
-
-cleanup() {
-  stop_system
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# A port nothing listens on (random in 20000-59999; tries 50).
-free_port() {
-  local i p
-  for ((i = 0; i < 50; i++)); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return 0
-    fi
-  done
-  echo "no free port found" >&2
-  return 1
-}
-
-# wait_ready PORT PATH: up to 120 s for 200.
-wait_ready() {
-  local i
-  for ((i = 0; i < 1200; i++)); do
-    if curl -sf -o /dev/null "http://127.0.0.1:$1$2"; then return 0; fi
-    kill -0 "$PID" 2>/dev/null || { echo "process $PID died; log:" >&2; tail -20 "$3" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "not ready after 120 s; log:" >&2
-  tail -20 "$3" >&2
-  return 1
-}
-
-status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+# stop_started: the exit trap's part (bench_tmp): the running system.
+stop_started() { stop_system; }
+bench_tmp side-by-side
 
 END_MS=$(date +%s%3N)
-END_S=$(printf '%d.%03d' $((END_MS / 1000)) $((END_MS % 1000)))
-START_S=$(printf '%d.%03d' $(((END_MS - MINUTES * 60000) / 1000)) $(((END_MS - MINUTES * 60000) % 1000)))
+END_S=$(ms_to_s "$END_MS")
+START_S=$(ms_to_s $((END_MS - MINUTES * 60000)))
 
 # kind|query: instant and range queries at the end of the data (range: all of it, step 60 s),
 # label values, series.
@@ -178,24 +118,14 @@ echo "side_by_side: $TARGETS targets x 131 series, $MINUTES min of 15 s scrapes 
 
 # Prometheus first: its head wants the data recent.
 PROM_PORT=$(free_port)
-cat > "$TMP/prometheus.yml" <<EOF
-global:
-  scrape_interval: 15s
-scrape_configs: []
-EOF
-"$PROMETHEUS" --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/prometheus" \
-  --web.listen-address="127.0.0.1:$PROM_PORT" --web.enable-remote-write-receiver \
-  > "$TMP/prometheus.log" 2>&1 &
-PID=$!
-wait_ready "$PROM_PORT" /-/ready "$TMP/prometheus.log"
+start_prometheus_receiver "$PROMETHEUS" "$PROM_PORT"
 bench_system prometheus "$PROM_PORT" "$TMP/prometheus"
 stop_system
 
 EMBER_PORT=$(free_port)
-"$BUILD/ember" serve --listen_address="127.0.0.1:$EMBER_PORT" --data_dir="$TMP/ember" \
-  --self_scrape_interval=0s > "$TMP/ember.log" 2>&1 &
-PID=$!
-wait_ready "$EMBER_PORT" /-/ready "$TMP/ember.log"
+start_system "$EMBER_PORT" "$TMP/ember.log" \
+  "$BUILD/ember" serve --listen_address="127.0.0.1:$EMBER_PORT" --data_dir="$TMP/ember" \
+  --self_scrape_interval=0s
 bench_system ember "$EMBER_PORT" "$TMP/ember"
 stop_system
 

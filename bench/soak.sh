@@ -26,6 +26,8 @@
 # Exits 1 when anything grew past the rule, Ember died or did not exit 0 on SIGTERM, a write or
 # query failed, a bad input got anything but a 4xx, or a scrape target was down at the end.
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 if [[ $# -lt 1 || $# -gt 2 || ! -d "$1" ]]; then
   echo "usage: $0 BUILD_DIR [MINUTES=30]" >&2
@@ -49,86 +51,23 @@ if [[ ! $MINUTES =~ ^[0-9]+$ ]] || ((MINUTES == 0)); then
 fi
 RUN_S=$((MINUTES * 60))
 
-for bin in ember remote_write_load query_load scrape_targets; do
-  [[ -x "$BUILD/$bin" ]] || { echo "$BUILD/$bin is missing: build it first (ninja -C $BUILD ember_bin remote_write_load query_load scrape_targets)" >&2; exit 2; }
-done
-for tool in curl jq; do
-  command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install $tool" >&2; exit 2; }
-done
+require_bins "$BUILD" ember remote_write_load query_load scrape_targets
+require_tools curl jq
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/soak.XXXXXX")
 PID=""          # ember serve.
 TARGETS_PID=""  # scrape_targets.
 LOAD_PIDS=()    # The steady stream, the query clients, the bad-input loop.
-
-stop_pid() {
-  local pid=$1 i rc=0
-  [[ -n "$pid" ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 600; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "  pid $pid still running 60 s after SIGTERM: SIGKILL" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || rc=$?
-  echo "  stopped pid $pid (exit status $rc)" >&2
-  return "$rc"
-}
-
-cleanup() {
-  local p
-  for p in "${LOAD_PIDS[@]}" "$PID" "$TARGETS_PID"; do
-    [[ -n $p ]] && { stop_pid "$p" || true; }
-  done
+# stop_started: the exit trap's part (bench_tmp): the load, Ember, then scrape_targets.
+stop_started() {
+  stop_pids "${LOAD_PIDS[@]}" "$PID" "$TARGETS_PID"
   LOAD_PIDS=()
   PID=""
   TARGETS_PID=""
-  rm -rf "$TMP"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-  local i p
-  for ((i = 0; i < 50; i++)); do
-    p=$((20000 + RANDOM % 40000))
-    if port_free "$p"; then echo "$p"; return 0; fi
-  done
-  echo "no free port found" >&2
-  return 1
-}
-# A base port with SCRAPE_TARGETS free ports after it (tries 20 random bases).
-free_range() {
-  local i j p ok
-  for ((i = 0; i < 20; i++)); do
-    p=$((20000 + RANDOM % 39000))
-    ok=1
-    for ((j = 0; j < SCRAPE_TARGETS; j++)); do
-      port_free $((p + j)) || { ok=0; break; }
-    done
-    if ((ok)); then echo "$p"; return 0; fi
-  done
-  echo "no free range of $SCRAPE_TARGETS ports found" >&2
-  return 1
-}
-
-status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
+bench_tmp soak
 
 # ---- Targets, config, Ember, the data set. -------------------------------------------------------
-BASE_PORT=$(free_range)
-"$BUILD/scrape_targets" --targets="$SCRAPE_TARGETS" --series="$SCRAPE_SERIES" \
-  --base_port="$BASE_PORT" > "$TMP/targets.log" 2>&1 &
-TARGETS_PID=$!
-for ((i = 0; i < 300; i++)); do
-  grep -q '^ready' "$TMP/targets.log" && break
-  kill -0 "$TARGETS_PID" 2>/dev/null || { cat "$TMP/targets.log" >&2; exit 1; }
-  sleep 0.1
-done
-grep -q '^ready' "$TMP/targets.log" || { echo "scrape_targets not ready" >&2; exit 1; }
+start_scrape_targets "$BUILD" "$SCRAPE_TARGETS" "$SCRAPE_SERIES"
 {
   echo "global:"
   echo "  scrape_interval: $SCRAPE_INTERVAL"
@@ -142,14 +81,9 @@ grep -q '^ready' "$TMP/targets.log" || { echo "scrape_targets not ready" >&2; ex
 
 PORT=$(free_port)
 # shellcheck disable=SC2086  # EMBER_FLAGS is a list of flags.
-"$BUILD/ember" serve --listen_address="127.0.0.1:$PORT" --data_dir="$TMP/ember" \
-  --config_file="$TMP/scrape.yml" $EMBER_FLAGS > "$TMP/ember.log" 2>&1 &
-PID=$!
-for ((i = 0; i < 1200; i++)); do
-  curl -sf -o /dev/null "http://127.0.0.1:$PORT/-/ready" && break
-  kill -0 "$PID" 2>/dev/null || { echo "ember died; log:" >&2; tail -20 "$TMP/ember.log" >&2; exit 1; }
-  sleep 0.1
-done
+start_system "$PORT" "$TMP/ember.log" \
+  "$BUILD/ember" serve --listen_address="127.0.0.1:$PORT" --data_dir="$TMP/ember" \
+  --config_file="$TMP/scrape.yml" $EMBER_FLAGS
 END_MS=$(date +%s%3N)
 "$BUILD/remote_write_load" --port="$PORT" --targets=20 --minutes=30 --end_ms="$END_MS" \
   --name=ember > "$TMP/load.json"
@@ -258,7 +192,8 @@ done
 LOAD_PIDS=()
 EMBER_RC=0
 if ((ALIVE)); then
-  p=$PID; PID=""; stop_pid "$p" || EMBER_RC=$?
+  stop_system
+  EMBER_RC=$STOP_RC
 fi
 
 echo
