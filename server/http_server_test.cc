@@ -974,6 +974,9 @@ TEST(HttpServerTest, AsyncHandlerAnswersFromAnotherThreadWhileOthersAreServed) {
     parked[0](res);  // A second call is ignored.
   }
   slow.join();
+  // A reply holds its connection, which must not outlive the server (http_server.h).
+  std::lock_guard<std::mutex> lock(mu);
+  parked.clear();
   EXPECT_EQ(parked_res.body(), "late");
 }
 
