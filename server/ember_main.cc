@@ -7,6 +7,7 @@
 //   ember compact [DIR]    fully compacts a closed data directory (the honest size)
 //   ember demo             appends a realistic ML-serving data set and prints figures
 //   ember version
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -199,6 +200,13 @@ absl::StatusOr<std::unique_ptr<ember::Db>> OpenExisting(const std::string& dir) 
 }
 
 int Serve() {
+  // glibc raises its mmap threshold as large blocks are freed (up to 32 MiB), after which a
+  // heavy query's buffers come from per-thread arenas that keep the memory when it is freed:
+  // RSS then grows by a budget per worker thread that ever ran a heavy query, not per query
+  // running (bench/hostile_queries.sh: 960 MiB over 2 x 256 MiB budgets). A fixed threshold
+  // hands blocks of 128 KiB and more straight back to the kernel.
+  mallopt(M_MMAP_THRESHOLD, 128 << 10);
+  mallopt(M_TRIM_THRESHOLD, 128 << 10);
   ember::server::ServerOptions so;
   so.data_dir = FLAGS_data_dir;
   absl::StatusOr<ember::Options> db = MakeOptions();
