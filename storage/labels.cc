@@ -1,8 +1,6 @@
 // Label sets: canonical form, validation and display (include/ember/labels.h).
 //
-// The UTF-8 check follows RFC 3629 / Unicode table 3-7 (the same rules as Go's utf8.ValidString,
-// which Prometheus applies): overlong forms, UTF-16 surrogates (U+D800..U+DFFF), code points
-// above U+10FFFF and sequences cut short are rejected. NUL and other control characters are valid.
+// The UTF-8 check is Go's utf8.ValidString, as Prometheus applies it (util/utf8.h).
 #include "ember/labels.h"
 
 #include <algorithm>
@@ -16,66 +14,15 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "util/utf8.h"
 
 namespace ember {
 namespace {
 
+using util::FindInvalidUtf8;
+using util::Utf8SequenceLength;
+
 constexpr size_t kValid = std::string_view::npos;
-
-// The length of the UTF-8 sequence starting at s[i], or 0 when it is not a valid sequence.
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
-  const uint8_t b0 = byte(i);
-  if (b0 < 0x80) return 1;
-  const size_t left = s.size() - i;
-  // The bounds of the second byte depend on the first (Unicode table 3-7); the third and
-  // fourth bytes are always 0x80..0xBF.
-  size_t len;
-  uint8_t lo = 0x80, hi = 0xBF;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    len = 2;
-  } else if (b0 == 0xE0) {
-    len = 3, lo = 0xA0;  // Below: overlong.
-  } else if (b0 == 0xED) {
-    len = 3, hi = 0x9F;  // Above: surrogates.
-  } else if (b0 >= 0xE1 && b0 <= 0xEF) {
-    len = 3;
-  } else if (b0 == 0xF0) {
-    len = 4, lo = 0x90;  // Below: overlong.
-  } else if (b0 >= 0xF1 && b0 <= 0xF3) {
-    len = 4;
-  } else if (b0 == 0xF4) {
-    len = 4, hi = 0x8F;  // Above: > U+10FFFF.
-  } else {
-    return 0;  // A continuation byte, 0xC0/0xC1 (overlong) or 0xF5..0xFF.
-  }
-  if (left < len) return 0;
-  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-  for (size_t k = 2; k < len; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-  }
-  return len;
-}
-
-// The byte offset of the first invalid UTF-8 sequence in `s`, or kValid.
-size_t FindInvalidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    // Label text is mostly ASCII: skip eight such bytes at a time.
-    if (s.size() - i >= 8) {
-      uint64_t word;
-      std::memcpy(&word, s.data() + i, 8);
-      if ((word & 0x8080808080808080ULL) == 0) {
-        i += 8;
-        continue;
-      }
-    }
-    const size_t len = Utf8SequenceLength(s, i);
-    if (len == 0) return i;
-    i += len;
-  }
-  return kValid;
-}
 
 // Appends `s` as a double-quoted string: `"` and `\` are escaped, newline is \n, and bytes that
 // are not valid UTF-8 are \xNN (so a message stays readable whatever the input).

@@ -28,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "ember/labels.h"
 #include "re2/re2.h"
+#include "util/utf8.h"
 
 namespace ember::ingest {
 namespace {
@@ -63,41 +64,7 @@ std::string_view ActionName(RelabelAction action) {
   return "unknown";
 }
 
-// Whether `s` is valid UTF-8 by Go's utf8.ValidString: no overlong forms, no surrogates,
-// nothing above U+10FFFF, no sequence cut short.
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto b0 = static_cast<uint8_t>(s[i]);
-    if (b0 < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint8_t lo = 0x80, hi = 0xBF;  // Bounds of the second byte (Unicode table 3-7).
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      len = 2;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      len = 3;
-      if (b0 == 0xE0) lo = 0xA0;
-      if (b0 == 0xED) hi = 0x9F;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      len = 4;
-      if (b0 == 0xF0) lo = 0x90;
-      if (b0 == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (s.size() - i < len) return false;
-    const auto b1 = static_cast<uint8_t>(s[i + 1]);
-    if (b1 < lo || b1 > hi) return false;
-    for (size_t k = 2; k < len; ++k) {
-      if ((static_cast<uint8_t>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += len;
-  }
-  return true;
-}
+using util::IsValidUtf8;
 
 // Go's %q, near enough for messages: C escapes; UTF-8 text kept, other bytes as \xNN.
 std::string Quote(std::string_view s) {

@@ -23,41 +23,14 @@
 #include "query/ast.h"
 #include "query/parser/parser.h"
 #include "query/rules/template.h"
+#include "util/utf8.h"
 
 namespace ember::rules {
 namespace {
 
 using query::QuoteString;
 
-bool IsValidUtf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    int n;
-    uint32_t min;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c >> 5) == 0x6) {
-      n = 2, min = 0x80;
-    } else if ((c >> 4) == 0xE) {
-      n = 3, min = 0x800;
-    } else if ((c >> 3) == 0x1E) {
-      n = 4, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (i + n > s.size()) return false;
-    uint32_t r = c & (0x7F >> n);
-    for (int k = 1; k < n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      r = (r << 6) | (cc & 0x3F);
-    }
-    if (r < min || r > 0x10FFFF || (r >= 0xD800 && r < 0xE000)) return false;
-    i += n;
-  }
-  return true;
-}
+using util::IsValidUtf8;
 
 // `s`, or Go-quoted (`"a\xffb"`) when it is not valid UTF-8, so that messages always are.
 std::string Printable(std::string_view s) {
