@@ -5,6 +5,8 @@
 # of memory, after printing the input that did it. See docs/fuzzing.md.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [BUILD_DIR]     defaults: 20, build-fuzz
+#   scripts/fuzz.sh 0                                    replay: run every seed once, no fuzzing
+#                                                        (what CI does: the same answer each run)
 #   FUZZ_TARGETS="promql chunk" scripts/fuzz.sh 600      some targets only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,12 +59,18 @@ for t in "${targets[@]}"; do
   cp -r "fuzz/corpus/$t" "$work/$t"
   mkdir -p "$artifacts/$t"
   log="$artifacts/$t.log"
-  echo "=== $t: ${seconds}s ==="
+  if [ "$seconds" = 0 ]; then
+    echo "=== $t: replaying $(ls "$work/$t" | wc -l) seeds ==="
+    budget=(-runs=0)
+  else
+    echo "=== $t: ${seconds}s ==="
+    budget=(-max_total_time="$seconds")
+  fi
   status=0
   # -timeout: one input taking this long is a hang. Without -jobs/-workers libFuzzer fuzzes in
   # this one process (CI shares its cores), and writes no fuzz-N.log into the working directory.
   # `time` reports the fuzzer's CPU seconds (user + sys), what docs/fuzzing.md tabulates.
-  { time "$build_dir/fuzz/${t}_fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 \
+  { time "$build_dir/fuzz/${t}_fuzzer" "${budget[@]}" -rss_limit_mb=2048 \
       -max_len="${max_len[$t]}" -timeout=25 -print_final_stats=1 \
       -artifact_prefix="$artifacts/$t/" "$work/$t" >"$log" 2>&1; } 2>"$work/$t.time" ||
     status=$?
@@ -80,7 +88,11 @@ for t in "${targets[@]}"; do
   rm -rf "${work:?}/$t"
 done
 
-echo "=== fuzz summary (${seconds}s per target) ==="
+if [ "$seconds" = 0 ]; then
+  echo "=== fuzz summary (seeds replayed) ==="
+else
+  echo "=== fuzz summary (${seconds}s per target) ==="
+fi
 printf '%s\n' "${summary[@]}"
 if [ ${#failed[@]} -ne 0 ]; then
   echo "fuzz.sh: crashes in: ${failed[*]} (inputs under $artifacts)" >&2

@@ -297,14 +297,10 @@ class Parser {
     const bool name_outside = !name.empty();
     vs->name = name;
     for (grammar::RawMatcher& m : raw) {
-      if (!m.has_op) {  // `{"my.metric"}`
-        if (!vs->name.empty()) {
-          return Fail(vs->pos.begin,
-                      absl::StrFormat("metric name must not be set twice: %s or %s",
-                                      QuoteString(vs->name), QuoteString(m.value)));
-        }
-        vs->name = m.value;
-      } else if (name_outside && m.name == kMetricNameLabel) {
+      // `{"my.metric"}` is `{__name__="my.metric"}`, and may be repeated (`{"a", "b"}`) as
+      // `__name__` matchers may; only a name before the braces must not be set again.
+      if (!m.has_op) m.name = std::string(kMetricNameLabel);
+      if (name_outside && m.name == kMetricNameLabel) {
         return Fail(vs->pos.begin, absl::StrFormat("metric name must not be set twice: %s or %s",
                                                    QuoteString(name), QuoteString(m.value)));
       }

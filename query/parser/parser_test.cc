@@ -167,9 +167,11 @@ TEST(ParserTest, PrintsValidQueriesCanonically) {
       {"a % b ^ c", "a % b ^ c"},
       {"x # comment\n + y", "x + y"},
       {"# leading comment\nx", "x"},
-      {"{\"my.metric\"}", "{\"my.metric\"}"},
-      {"{\"my.metric\", \"a.b\"=\"c\"}", "{\"my.metric\",\"a.b\"=\"c\"}"},
-      {"{'ünïcödé', job=\"x\"}", "{\"ünïcödé\",job=\"x\"}"},
+      {"{\"my.metric\"}", "{__name__=\"my.metric\"}"},
+      {"{\"my.metric\", \"a.b\"=\"c\"}", "{\"a.b\"=\"c\",__name__=\"my.metric\"}"},
+      {"{'ünïcödé', job=\"x\"}", "{__name__=\"ünïcödé\",job=\"x\"}"},
+      {"{\"a\", \"b\"}", "{__name__=\"a\",__name__=\"b\"}"},
+      {"{\"\", \"Lorm\"}", "{__name__=\"\",__name__=\"Lorm\"}"},
       {"foo{\"a-b\"=\"c\"}", "foo{\"a-b\"=\"c\"}"},
       {"sum by (\"a.b\", c) (x)", "sum by (\"a.b\", c) (x)"},
       {"a + on(\"x.y\") group_left(\"z\") b", "a + on (\"x.y\") group_left (z) b"},
@@ -304,7 +306,7 @@ TEST(ParserTest, ErrorsNamePositionAndCause) {
       {"{a=~\".*\"}",
        "1:1: parse error: vector selector must contain at least one non-empty matcher"},
       {"foo{__name__=\"bar\"}", "1:1: parse error: metric name must not be set twice: \"foo\" or \"bar\""},
-      {"{\"a\", \"b\"}", "1:1: parse error: metric name must not be set twice: \"a\" or \"b\""},
+      {"foo{\"bar\"}", "1:1: parse error: metric name must not be set twice: \"foo\" or \"bar\""},
       {"foo{a=~\"(b\"}", "1:5: parse error: invalid regex in matcher a=~\"(b\": missing ): (b"},
       // Ranges, subqueries, offset and @.
       {"foo[]",
@@ -454,7 +456,7 @@ TEST(ParserTest, SelectorFieldsAndSourceRanges) {
   e = ParseExpr("{\"my.metric\", \"a.b\"=\"c\"}");
   ASSERT_TRUE(e.ok());
   const VectorSelector& utf8 = (*e)->As<VectorSelector>();
-  EXPECT_EQ(utf8.name, "my.metric");
+  EXPECT_EQ(utf8.name, "");  // Only a name before the braces is the selector's name.
   ASSERT_EQ(utf8.matchers.size(), 2u);
   EXPECT_EQ(utf8.matchers[0].name, "__name__");
   EXPECT_EQ(utf8.matchers[0].value, "my.metric");
