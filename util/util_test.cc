@@ -1,0 +1,77 @@
+// util/: durations, quoting, the clock.
+#include <cstdint>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+#include "util/clock.h"
+#include "util/duration.h"
+#include "util/quote.h"
+
+namespace ember::util {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(DurationTest, ParsesEveryUnitLargestFirst) {
+  EXPECT_EQ(*ParseDuration("0"), 0);
+  EXPECT_EQ(*ParseDuration("0s"), 0);
+  EXPECT_EQ(*ParseDuration("500ms"), 500);
+  EXPECT_EQ(*ParseDuration("1h30m"), 90 * 60'000);
+  EXPECT_EQ(*ParseDuration("1y2w3d4h5m6s7ms"),
+            ((((365LL + 14 + 3) * 24 + 4) * 60 + 5) * 60 + 6) * 1000 + 7);
+}
+
+TEST(DurationTest, RefusesMalformedTextNamingIt) {
+  for (const char* bad : {"", "1", "h", "1.5h", "-1h", "1m1h", "1h1h", "1 h", "1x", "1H"}) {
+    SCOPED_TRACE(bad);
+    const absl::StatusOr<int64_t> d = ParseDuration(bad);
+    ASSERT_FALSE(d.ok());
+    EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(ParseDuration("5x").status().message(), "unknown unit \"x\" in duration \"5x\"");
+  EXPECT_EQ(ParseDuration("1m1h").status().message(), "not a valid duration string: \"1m1h\"");
+}
+
+TEST(DurationTest, RefusesWhatOverflowsGoDuration) {
+  EXPECT_TRUE(ParseDuration("292y").ok());
+  EXPECT_THAT(std::string(ParseDuration("293y").status().message()), HasSubstr("out of range"));
+  EXPECT_FALSE(ParseDuration("99999999999999999999999s").ok());
+}
+
+TEST(DurationTest, FormatsAsPrometheusModelDuration) {
+  EXPECT_EQ(FormatDuration(0), "0s");
+  EXPECT_EQ(FormatDuration(500), "500ms");
+  EXPECT_EQ(FormatDuration(90 * 60'000), "1h30m");
+  EXPECT_EQ(FormatDuration(90LL * 24 * 3600'000), "90d");  // Not 12w6d.
+  EXPECT_EQ(FormatDuration(14LL * 24 * 3600'000), "2w");
+  EXPECT_EQ(FormatDuration(365LL * 24 * 3600'000), "1y");
+  EXPECT_EQ(FormatDuration(-61'000), "-1m1s");
+  EXPECT_EQ(*ParseDuration(FormatDuration(123'456'789)), 123'456'789);
+}
+
+TEST(QuoteTest, GoQuoteEscapesAsStrconvQuote) {
+  EXPECT_EQ(GoQuote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(GoQuote("\n\t\x01\x7f"), "\"\\n\\t\\x01\\x7f\"");
+  EXPECT_EQ(GoQuote("ünï"), "\"ünï\"");
+  EXPECT_EQ(GoQuote("\xff"), "\"\\xff\"");
+  EXPECT_EQ(GoQuote("\xed\xa0\x80"), "\"\\xed\\xa0\\x80\"");  // A UTF-16 surrogate.
+}
+
+TEST(QuoteTest, QuoteInputCutsLongInputBetweenCharacters) {
+  EXPECT_EQ(QuoteInput("abc"), "\"abc\"");
+  EXPECT_EQ(QuoteInput("a\nb"), "\"a\\nb\"");
+  EXPECT_EQ(QuoteInput(std::string(100, 'x'), 4), "\"xxxx...\"");
+  EXPECT_EQ(QuoteInput("abé", 3), "\"ab...\"");  // é is two bytes: not split.
+  EXPECT_EQ(QuoteInput("\xff"), "\"\\xff\"");
+}
+
+TEST(ClockTest, NowMsIsTheWallClockInMilliseconds) {
+  const int64_t now = NowMs();
+  EXPECT_GT(now, 1'700'000'000'000);  // After November 2023.
+  EXPECT_LT(now, 4'000'000'000'000);  // Milliseconds, not micro- or nanoseconds.
+}
+
+}  // namespace
+}  // namespace ember::util
