@@ -10,6 +10,8 @@ packages=(
   libprotobuf-dev protobuf-compiler libyaml-cpp-dev zlib1g-dev
   # libFuzzer and the sanitizer runtimes of scripts/fuzz.sh.
   clang-14 libclang-rt-14-dev
+  # scripts/check-format.sh.
+  clang-format-14
   # Peers of the integration tests and the side-by-side benchmark; curl for the README.
   prometheus prometheus-alertmanager python3-prometheus-client curl jq
 )
