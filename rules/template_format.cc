@@ -1,4 +1,4 @@
-#include "query/rules/template_format.h"
+#include "rules/template_format.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,7 +17,7 @@
 #include "absl/time/time.h"
 
 #include "query/ast.h"
-#include "query/rules/template.h"
+#include "rules/template.h"
 
 namespace ember::rules {
 namespace {

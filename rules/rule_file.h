@@ -32,8 +32,8 @@
 // in the file; otherwise it is the start of the value.
 //
 // Thread-safe: no state is kept between calls.
-#ifndef EMBER_QUERY_RULES_RULE_FILE_H_
-#define EMBER_QUERY_RULES_RULE_FILE_H_
+#ifndef EMBER_RULES_RULE_FILE_H_
+#define EMBER_RULES_RULE_FILE_H_
 
 #include <cstdint>
 #include <string>
@@ -42,7 +42,7 @@
 
 #include "absl/status/statusor.h"
 
-#include "query/rules/rules.h"
+#include "rules/rules.h"
 
 namespace ember::rules {
 
@@ -70,4 +70,4 @@ absl::StatusOr<int64_t> ParsePromDuration(std::string_view text);
 
 }  // namespace ember::rules
 
-#endif  // EMBER_QUERY_RULES_RULE_FILE_H_
+#endif  // EMBER_RULES_RULE_FILE_H_

@@ -1,4 +1,4 @@
-#include "query/rules/rule_file.h"
+#include "rules/rule_file.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -22,7 +22,7 @@
 
 #include "query/ast.h"
 #include "query/parser/parser.h"
-#include "query/rules/template.h"
+#include "rules/template.h"
 #include "util/utf8.h"
 
 namespace ember::rules {

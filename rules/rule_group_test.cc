@@ -1,4 +1,4 @@
-#include "query/rules/rule_group.h"
+#include "rules/rule_group.h"
 
 #include <chrono>
 #include <cstdint>

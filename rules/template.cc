@@ -1,7 +1,7 @@
 // Parser, type checker and evaluator of alert templates. The lexical rules (delimiters, trim
 // markers, comments, literals) follow Go's text/template/parse; the data and functions are
 // Prometheus's (template/template.go). Go values are modelled by template_format.h's Value.
-#include "query/rules/template.h"
+#include "rules/template.h"
 
 #include <algorithm>
 #include <charconv>
@@ -24,7 +24,7 @@
 #include "absl/strings/str_format.h"
 
 #include "query/ast.h"
-#include "query/rules/template_format.h"
+#include "rules/template_format.h"
 
 namespace ember::rules {
 namespace template_internal {
