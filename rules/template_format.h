@@ -1,6 +1,6 @@
-// Internal to template.cc: the values a template computes with and Go's fmt printing of them
-// (fmt.Sprint, Sprintln, Sprintf), which text/template uses to print an action's value and
-// which its print/printf/println functions are. Stateless; thread-safe.
+// Internal to the template_*.cc files: the values a template computes with and Go's fmt
+// printing of them (fmt.Sprint, Sprintln, Sprintf), which text/template uses to print an
+// action's value and which its print/printf/println functions are. Stateless; thread-safe.
 #ifndef EMBER_RULES_TEMPLATE_FORMAT_H_
 #define EMBER_RULES_TEMPLATE_FORMAT_H_
 
