@@ -1,4 +1,4 @@
-// Rule evaluation cost: GroupEvaluator::Evaluate (query/rules/rule_group.h) of one group of 100
+// Rule evaluation cost: GroupEvaluator::Evaluate (rules/rule_group.h) of one group of 100
 // rules on the ML-serving data set (tests/testutil/scrape_data.h), by default 50 targets x 131
 // series = 6550 series, 1 h at a 15 s scrape interval (240 scrapes, 1.57 M samples), loaded once
 // per process into a Db in a temporary directory under /tmp (kept in the head; not compacted).
@@ -44,8 +44,8 @@
 #include "ember/options.h"
 #include "gflags/gflags.h"
 #include "query/engine.h"
-#include "query/rules/rule_group.h"
-#include "query/rules/rules.h"
+#include "rules/rule_group.h"
+#include "rules/rules.h"
 #include "tests/testutil/load_scrape_data.h"
 #include "tests/testutil/scrape_data.h"
 

@@ -16,13 +16,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/config.h"
-#include "server/config_yaml.h"
 #include "util/status_macros.h"
+#include "util/yaml.h"
 
 namespace ember::server {
 namespace {
 
-using config_internal::Quote;
+using yaml::Quote;
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");

@@ -30,7 +30,7 @@
 #include "ingest/text_format.h"
 #include "ingest/write_path.h"
 #include "query/engine.h"
-#include "query/rules/rule_file.h"
+#include "rules/rule_file.h"
 #include "server/config.h"
 #include "server/ember_server.h"
 #include "server/json.h"

@@ -31,7 +31,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "ember/labels.h"
-#include "query/rules/rule_group.h"
+#include "rules/rule_group.h"
 #include "server/config.h"
 #include "server/metrics.h"
 

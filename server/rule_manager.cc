@@ -11,7 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 
-#include "query/rules/rule_file.h"
+#include "rules/rule_file.h"
 #include "server/query_json.h"
 
 namespace ember::server {

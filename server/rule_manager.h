@@ -16,7 +16,7 @@
 #include "ember/db.h"
 #include "query/engine.h"
 #include "query/executor.h"
-#include "query/rules/rule_group.h"
+#include "rules/rule_group.h"
 #include "server/json.h"
 #include "server/metrics.h"
 #include "server/notifier.h"

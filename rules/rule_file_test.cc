@@ -1,4 +1,4 @@
-#include "query/rules/rule_file.h"
+#include "rules/rule_file.h"
 
 #include <cstdio>
 #include <filesystem>

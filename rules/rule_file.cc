@@ -1,4 +1,4 @@
-#include "query/rules/rule_file.h"
+#include "rules/rule_file.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -18,12 +18,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "yaml-cpp/yaml.h"
 
 #include "query/ast.h"
 #include "query/parser/parser.h"
-#include "query/rules/template.h"
+#include "rules/template.h"
 #include "util/utf8.h"
+#include "util/yaml.h"
 
 namespace ember::rules {
 namespace {
@@ -70,12 +70,8 @@ std::string JoinNames(std::initializer_list<std::string_view> names) {
   return out;
 }
 
-struct FilePos {
-  int line = 0;
-  int col = 0;
-};
-
-FilePos PosOf(const YAML::Mark& m) { return {m.line + 1, m.column + 1}; }
+using yaml::Position;
+using yaml::PositionOf;
 
 // A label or annotation read from a mapping, with its nodes for messages.
 struct Entry {
@@ -87,19 +83,15 @@ struct Entry {
 
 class FileParser {
  public:
-  FileParser(std::string_view yaml, std::string_view filename) : yaml_(yaml), filename_(filename) {}
+  FileParser(std::string_view yaml, std::string_view filename)
+      : yaml_(yaml), filename_(filename), reader_(filename) {}
 
   absl::StatusOr<std::vector<RuleGroup>> Run() {
-    YAML::Node root;
-    try {
-      root = YAML::Load(std::string(yaml_));
-    } catch (const YAML::Exception& e) {
-      return absl::InvalidArgumentError(absl::StrFormat("%s:%d:%d: yaml: %s", filename_,
-                                                        e.mark.line + 1, e.mark.column + 1, e.msg));
-    }
+    absl::StatusOr<YAML::Node> root = reader_.Load(yaml_, "yaml: ");
+    if (!root.ok()) return root.status();
     std::vector<RuleGroup> groups;
     try {
-      ParseRoot(root, &groups);
+      ParseRoot(*root, &groups);
     } catch (const YAML::Exception& e) {  // Not expected: every access checks the type first.
       Error(e.mark, "", absl::StrFormat("yaml: %s", e.msg));
     }
@@ -111,63 +103,22 @@ class FileParser {
   using FieldFn =
       std::function<void(const std::string& name, const YAML::Node& key, const YAML::Node& value)>;
 
-  void Error(FilePos pos, std::string_view context, std::string_view msg) {
-    errors_.push_back(absl::StrFormat("%s:%d:%d: %s%s%s", filename_, pos.line, pos.col, context,
-                                      context.empty() ? "" : ": ", msg));
+  // Records `<file>:<line>:<col>: <context>: <msg>`; parsing goes on, to report every problem.
+  void Error(Position pos, std::string_view context, std::string_view msg) {
+    errors_.emplace_back(yaml::Message(reader_.ErrorAt(pos, context, msg)));
   }
   void Error(const YAML::Mark& mark, std::string_view context, std::string_view msg) {
-    Error(PosOf(mark), context, msg);
-  }
-
-  // Where line `line`, byte column `col` (both 1-based) of the string `value` of scalar `node`
-  // is in the file. Exact for a plain or quoted one-line scalar that the file spells as is,
-  // and for literal blocks (`|`), whose lines are the file's lines minus the indentation;
-  // otherwise (escapes, folding) the scalar's own position.
-  FilePos MapInto(const YAML::Node& node, std::string_view value, int line, int col) const {
-    const YAML::Mark m = node.Mark();
-    const FilePos fallback = PosOf(m);
-    if (m.pos < 0 || static_cast<size_t>(m.pos) >= yaml_.size()) return fallback;
-    const char c = yaml_[m.pos];
-    if (c == '|') {
-      std::vector<std::string_view> lines = SplitLines(value);
-      if (line > static_cast<int>(lines.size())) return fallback;
-      if (file_lines_.empty()) file_lines_ = SplitLines(yaml_);
-      const size_t file_line = m.line + line;  // 0-based: content starts after the `|` line.
-      if (file_line >= file_lines_.size()) return fallback;
-      std::string_view text = file_lines_[file_line];
-      if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-      const std::string_view want = lines[line - 1];
-      if (!text.ends_with(want)) return fallback;
-      const std::string_view indent = text.substr(0, text.size() - want.size());
-      if (indent.find_first_not_of(' ') != std::string_view::npos) return fallback;
-      return {static_cast<int>(file_line) + 1, static_cast<int>(indent.size()) + col};
-    }
-    if (line != 1 || value.find('\n') != std::string_view::npos) return fallback;
-    const size_t start = m.pos + (c == '"' || c == '\'' ? 1 : 0);
-    if (yaml_.substr(start, value.size()) != value) return fallback;
-    return {m.line + 1, m.column + 1 + static_cast<int>(start - m.pos) + col - 1};
+    Error(PositionOf(mark), context, msg);
   }
 
   // Places an error whose message may begin with a position inside `value` (ParseExpr's and
   // Template's messages do) at the corresponding place in the file.
-  FilePos PosInValue(const YAML::Node& node, std::string_view value, std::string_view msg) const {
+  Position PosInValue(const YAML::Node& node, std::string_view value, std::string_view msg) const {
     if (msg.starts_with("template: ")) msg.remove_prefix(10);
     int line = 0;
     int col = 0;
-    if (!LeadingPosition(msg, &line, &col)) return PosOf(node.Mark());
-    return MapInto(node, value, line, col);
-  }
-
-  static std::vector<std::string_view> SplitLines(std::string_view s) {
-    std::vector<std::string_view> out;
-    size_t start = 0;
-    while (true) {
-      const size_t nl = s.find('\n', start);
-      out.push_back(s.substr(start, nl == std::string_view::npos ? nl : nl - start));
-      if (nl == std::string_view::npos) break;
-      start = nl + 1;
-    }
-    return out;
+    if (!LeadingPosition(msg, &line, &col)) return PositionOf(node.Mark());
+    return yaml::PositionInScalar(yaml_, node, value, line, col);
   }
 
   // Calls `fn` for each pair of mapping `map`. Keys that are not scalars, repeated, not
@@ -481,63 +432,14 @@ class FileParser {
 
   const std::string_view yaml_;
   const std::string_view filename_;
-  mutable std::vector<std::string_view> file_lines_;  // Of yaml_, split when first needed.
+  const yaml::Reader reader_;
   std::vector<std::string> errors_;
 };
 
 }  // namespace
 
 absl::StatusOr<int64_t> ParsePromDuration(std::string_view text) {
-  if (text == "0") return 0;
-  if (text.empty()) return absl::InvalidArgumentError("empty duration string");
-  struct Unit {
-    std::string_view name;
-    uint64_t ns;
-  };
-  // From the largest; each may appear once, in this order.
-  static constexpr Unit kUnits[] = {
-      {"y", 365ull * 24 * 3600 * 1000000000},
-      {"w", 7ull * 24 * 3600 * 1000000000},
-      {"d", 24ull * 3600 * 1000000000},
-      {"h", 3600ull * 1000000000},
-      {"m", 60ull * 1000000000},
-      {"s", 1000000000ull},
-      {"ms", 1000000ull},
-  };
-  const auto invalid = [&] {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("not a valid duration string: %s", QuoteString(text)));
-  };
-  // Prometheus keeps durations as int64 nanoseconds (time.Duration): about 292 years at most.
-  constexpr uint64_t kMaxNs = static_cast<uint64_t>(INT64_MAX);
-  uint64_t total_ns = 0;
-  int next_unit = 0;
-  std::string_view s = text;
-  while (!s.empty()) {
-    size_t i = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-    if (i == 0) return invalid();
-    uint64_t v = 0;
-    if (!absl::SimpleAtoi(absl::string_view(s.data(), i), &v)) return invalid();
-    s.remove_prefix(i);
-    size_t j = 0;
-    while (j < s.size() && !(s[j] >= '0' && s[j] <= '9')) ++j;
-    if (j == 0) return invalid();
-    const std::string_view unit = s.substr(0, j);
-    s.remove_prefix(j);
-    int u = 0;
-    while (u < 7 && kUnits[u].name != unit) ++u;
-    if (u == 7) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("unknown unit %s in duration %s", QuoteString(unit), QuoteString(text)));
-    }
-    if (u < next_unit) return invalid();
-    next_unit = u + 1;
-    if (v > kMaxNs / kUnits[u].ns) return absl::InvalidArgumentError("duration out of range");
-    total_ns += v * kUnits[u].ns;
-    if (total_ns > kMaxNs) return absl::InvalidArgumentError("duration out of range");
-  }
-  return static_cast<int64_t>(total_ns / 1000000);
+  return yaml::ParseDuration(text);
 }
 
 absl::StatusOr<std::vector<RuleGroup>> ParseRuleFile(std::string_view yaml,

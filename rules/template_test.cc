@@ -1,4 +1,4 @@
-#include "query/rules/template.h"
+#include "rules/template.h"
 
 #include <cmath>
 #include <limits>

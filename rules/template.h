@@ -32,8 +32,8 @@
 //
 // A Template is immutable once parsed and cheap to copy (copies share the parsed form); it may
 // be expanded from any thread.
-#ifndef EMBER_QUERY_RULES_TEMPLATE_H_
-#define EMBER_QUERY_RULES_TEMPLATE_H_
+#ifndef EMBER_RULES_TEMPLATE_H_
+#define EMBER_RULES_TEMPLATE_H_
 
 #include <memory>
 #include <string>
@@ -91,4 +91,4 @@ std::string FormatGoFloat(double v);
 
 }  // namespace ember::rules
 
-#endif  // EMBER_QUERY_RULES_TEMPLATE_H_
+#endif  // EMBER_RULES_TEMPLATE_H_

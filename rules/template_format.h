@@ -1,8 +1,8 @@
-// Internal to template.cc: the values a template computes with and Go's fmt printing of them
-// (fmt.Sprint, Sprintln, Sprintf), which text/template uses to print an action's value and
-// which its print/printf/println functions are. Stateless; thread-safe.
-#ifndef EMBER_QUERY_RULES_TEMPLATE_FORMAT_H_
-#define EMBER_QUERY_RULES_TEMPLATE_FORMAT_H_
+// Internal to the template_*.cc files: the values a template computes with and Go's fmt
+// printing of them (fmt.Sprint, Sprintln, Sprintf), which text/template uses to print an
+// action's value and which its print/printf/println functions are. Stateless; thread-safe.
+#ifndef EMBER_RULES_TEMPLATE_FORMAT_H_
+#define EMBER_RULES_TEMPLATE_FORMAT_H_
 
 #include <cstdint>
 #include <span>
@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "ember/labels.h"
-#include "query/rules/template.h"
+#include "rules/template.h"
 
 namespace ember::rules::template_internal {
 
@@ -44,4 +44,4 @@ std::string GoSprintf(std::string_view format, std::span<const Value> args);
 
 }  // namespace ember::rules::template_internal
 
-#endif  // EMBER_QUERY_RULES_TEMPLATE_FORMAT_H_
+#endif  // EMBER_RULES_TEMPLATE_FORMAT_H_

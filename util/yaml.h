@@ -1,10 +1,13 @@
-// Reading the config file's YAML with positions, for server/config.cc: typed scalars, strict
-// mappings as Go's yaml.v2 UnmarshalStrict reads them (duplicate keys are errors, `<<` merge keys
-// work, an explicit null is the zero value), and errors of the form
-// `<file>:<line>:<column>: <key path>: <problem>`. Internal to server/config*.cc; yaml-cpp stays
-// behind this door.
-#ifndef EMBER_SERVER_CONFIG_YAML_H_
-#define EMBER_SERVER_CONFIG_YAML_H_
+// The one door to yaml-cpp, shared by the config loader (server/config*.cc, prometheus.yml) and
+// the rule file parser (rules/rule_file.cc): loading, positions (in the file and inside a
+// scalar), errors of the form `<file>:<line>:<column>: <key path>: <problem>`, Prometheus
+// durations, typed scalars and strict mappings as Go's yaml.v2 UnmarshalStrict reads them
+// (duplicate keys are errors, `<<` merge keys work, an explicit null is the zero value). Rule
+// files word their mapping checks as Prometheus's rule files (yaml.v3) do, so rule_file.cc walks
+// their mappings itself. yaml-cpp is included nowhere else. Stateless apart from a Reader's file
+// name; thread-safe.
+#ifndef EMBER_UTIL_YAML_H_
+#define EMBER_UTIL_YAML_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -18,7 +21,7 @@
 #include "ember/labels.h"
 #include "yaml-cpp/yaml.h"
 
-namespace ember::server::config_internal {
+namespace ember::yaml {
 
 using Names = std::span<const std::string_view>;
 
@@ -44,16 +47,46 @@ std::string_view Message(const absl::Status& s);
 // "${" are dropped, and a '$' before anything else is kept.
 std::string ExpandEnv(std::string_view s);
 
+// A place in a file: 1-based line and byte column.
+struct Position {
+  int line = 0;
+  int column = 0;
+};
+Position PositionOf(const YAML::Mark& mark);
+
+// Where line `line`, byte column `column` (both 1-based) of `value`, the string of scalar `node`,
+// is in `text`, the document `node` was loaded from: for an error found inside a value (a PromQL
+// expression, a template) to point at the offending character. Exact for a plain or quoted
+// one-line scalar that the file spells as is, and for literal blocks (`|`), whose lines are the
+// file's lines minus the indentation; otherwise (escapes, folding) the scalar's own position.
+Position PositionInScalar(std::string_view text, const YAML::Node& node, std::string_view value,
+                          int line, int column);
+
+// A Prometheus duration (model.ParseDuration): units y w d h m s ms, each at most once and in
+// that order, "0" without a unit; a bare number ("15", "1.5") is an error. Milliseconds; the
+// total must fit Go's time.Duration (int64 nanoseconds). InvalidArgument with Prometheus's texts:
+// `not a valid duration string: "15"`, `unknown unit "x" in duration "5x"`,
+// `duration out of range`, `empty duration string`.
+absl::StatusOr<int64_t> ParseDuration(std::string_view s);
+// Prometheus's form of a duration (model.Duration.String): "1m30s", "1d", "2w", "0s"; years and
+// weeks only when exact.
+std::string FormatDuration(int64_t ms);
+
 // Reads nodes of one file. Every error is InvalidArgument, positioned at the node it is about.
-class YamlReader {
+class Reader {
  public:
-  explicit YamlReader(std::string_view filename) : filename_(filename) {}
+  explicit Reader(std::string_view filename) : filename_(filename) {}
 
   const std::string& filename() const { return filename_; }
+
+  // The document in `text`; null when it is empty. A syntax error reads
+  // `<file>:<line>:<column>: <prefix><yaml-cpp's message>`.
+  absl::StatusOr<YAML::Node> Load(std::string_view text, std::string_view prefix) const;
 
   // `path` may be empty (the top level). A null mark gives just the file name.
   absl::Status ErrorAt(const YAML::Mark& mark, std::string_view path,
                        std::string_view problem) const;
+  absl::Status ErrorAt(Position pos, std::string_view path, std::string_view problem) const;
   absl::Status Error(const YAML::Node& at, std::string_view path, std::string_view problem) const {
     return ErrorAt(at.Mark(), path, problem);
   }
@@ -75,7 +108,7 @@ class YamlReader {
   absl::StatusOr<std::string> String(const YAML::Node& n, std::string_view path) const;
   absl::StatusOr<bool> Bool(const YAML::Node& n, std::string_view path) const;  // YAML 1.1.
   absl::StatusOr<uint64_t> Uint(const YAML::Node& n, std::string_view path) const;
-  // A Prometheus duration (ParseConfigDuration), in milliseconds.
+  // A Prometheus duration (ParseDuration), in milliseconds.
   absl::StatusOr<int64_t> Duration(const YAML::Node& n, std::string_view path) const;
   absl::StatusOr<std::vector<std::string>> Strings(const YAML::Node& n,
                                                    std::string_view path) const;
@@ -91,6 +124,6 @@ class YamlReader {
   std::string filename_;
 };
 
-}  // namespace ember::server::config_internal
+}  // namespace ember::yaml
 
-#endif  // EMBER_SERVER_CONFIG_YAML_H_
+#endif  // EMBER_UTIL_YAML_H_

@@ -1,4 +1,4 @@
-#include "server/config_yaml.h"
+#include "util/yaml.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -15,11 +15,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ember/labels.h"
-#include "server/config.h"
 #include "util/status_macros.h"
+#include "util/utf8.h"
 #include "yaml-cpp/yaml.h"
 
-namespace ember::server::config_internal {
+namespace ember::yaml {
 namespace {
 
 absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
@@ -44,6 +44,18 @@ size_t EditDistance(std::string_view a, std::string_view b) {
     }
   }
   return row[b.size()];
+}
+
+std::vector<std::string_view> SplitLines(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (true) {
+    const size_t nl = s.find('\n', start);
+    out.push_back(s.substr(start, nl == std::string_view::npos ? nl : nl - start));
+    if (nl == std::string_view::npos) break;
+    start = nl + 1;
+  }
+  return out;
 }
 
 }  // namespace
@@ -76,6 +88,107 @@ std::string Index(std::string_view path, size_t i) { return absl::StrFormat("%s[
 
 std::string_view Message(const absl::Status& s) {
   return std::string_view(s.message().data(), s.message().size());
+}
+
+Position PositionOf(const YAML::Mark& mark) { return {mark.line + 1, mark.column + 1}; }
+
+Position PositionInScalar(std::string_view text, const YAML::Node& node, std::string_view value,
+                          int line, int column) {
+  const YAML::Mark m = node.Mark();
+  const Position fallback = PositionOf(m);
+  if (m.pos < 0 || static_cast<size_t>(m.pos) >= text.size()) return fallback;
+  const char c = text[m.pos];
+  if (c == '|') {
+    std::vector<std::string_view> lines = SplitLines(value);
+    if (line > static_cast<int>(lines.size())) return fallback;
+    const std::vector<std::string_view> file_lines = SplitLines(text);
+    const size_t file_line = m.line + line;  // 0-based: content starts after the `|` line.
+    if (file_line >= file_lines.size()) return fallback;
+    std::string_view in_file = file_lines[file_line];
+    if (!in_file.empty() && in_file.back() == '\r') in_file.remove_suffix(1);
+    const std::string_view want = lines[line - 1];
+    if (!in_file.ends_with(want)) return fallback;
+    const std::string_view indent = in_file.substr(0, in_file.size() - want.size());
+    if (indent.find_first_not_of(' ') != std::string_view::npos) return fallback;
+    return {static_cast<int>(file_line) + 1, static_cast<int>(indent.size()) + column};
+  }
+  if (line != 1 || value.find('\n') != std::string_view::npos) return fallback;
+  const size_t start = m.pos + (c == '"' || c == '\'' ? 1 : 0);
+  if (text.substr(start, value.size()) != value) return fallback;
+  return {m.line + 1, m.column + 1 + static_cast<int>(start - m.pos) + column - 1};
+}
+
+absl::StatusOr<int64_t> ParseDuration(std::string_view s) {
+  if (s == "0") return 0;
+  if (s.empty()) return absl::InvalidArgumentError("empty duration string");
+  struct Unit {
+    std::string_view name;
+    uint64_t ns;
+  };
+  // Largest first: each unit may follow only a larger one.
+  constexpr uint64_t kMs = 1'000'000;  // Nanoseconds, as Go's time.Duration.
+  constexpr uint64_t kHour = 3'600'000 * kMs;
+  static constexpr Unit kUnits[] = {
+      {"y", kHour * 24 * 365}, {"w", kHour * 24 * 7}, {"d", kHour * 24}, {"h", kHour},
+      {"m", 60'000 * kMs},     {"s", 1000 * kMs},     {"ms", kMs}};
+  const std::string invalid = absl::StrCat("not a valid duration string: ", Quote(s));
+  constexpr uint64_t kMaxNs = static_cast<uint64_t>(INT64_MAX);  // Go's time.Duration.
+  uint64_t total_ns = 0;
+  size_t next_unit = 0;  // Index into kUnits of the largest unit still allowed.
+  std::string_view rest = s;
+  while (!rest.empty()) {
+    size_t digits = 0;
+    while (digits < rest.size() && IsDigit(rest[digits])) ++digits;
+    if (digits == 0) return absl::InvalidArgumentError(invalid);
+    uint64_t v = 0;
+    for (size_t i = 0; i < digits; ++i) {
+      if (v > (UINT64_MAX - 9) / 10) return absl::InvalidArgumentError(invalid);  // As ParseUint.
+      v = v * 10 + static_cast<uint64_t>(rest[i] - '0');
+    }
+    rest.remove_prefix(digits);
+    size_t letters = 0;
+    while (letters < rest.size() && !IsDigit(rest[letters])) ++letters;
+    if (letters == 0) return absl::InvalidArgumentError(invalid);
+    const std::string_view unit = rest.substr(0, letters);
+    rest.remove_prefix(letters);
+    size_t u = 0;
+    while (u < std::size(kUnits) && kUnits[u].name != unit) ++u;
+    if (u == std::size(kUnits)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown unit ", Quote(unit), " in duration ", Quote(s)));
+    }
+    if (u < next_unit) return absl::InvalidArgumentError(invalid);  // Repeated or out of order.
+    next_unit = u + 1;
+    if (v > (kMaxNs + 1) / kUnits[u].ns) return absl::InvalidArgumentError("duration out of range");
+    total_ns += v * kUnits[u].ns;
+    if (total_ns > kMaxNs) return absl::InvalidArgumentError("duration out of range");
+  }
+  return static_cast<int64_t>(total_ns / kMs);
+}
+
+std::string FormatDuration(int64_t ms) {
+  if (ms == 0) return "0s";
+  std::string out;
+  if (ms < 0) {
+    out = "-";
+    ms = -ms;
+  }
+  const auto unit = [&](std::string_view name, int64_t mult, bool exact) {
+    if (exact && ms % mult != 0) return;
+    if (const int64_t v = ms / mult; v > 0) {
+      absl::StrAppend(&out, v, AbslView(name));
+      ms -= v * mult;
+    }
+  };
+  // Years and weeks only when exact: 90d reads better than 12w6d.
+  unit("y", 365LL * 24 * 3600'000, true);
+  unit("w", 7LL * 24 * 3600'000, true);
+  unit("d", 24LL * 3600'000, false);
+  unit("h", 3600'000, false);
+  unit("m", 60'000, false);
+  unit("s", 1000, false);
+  unit("ms", 1, false);
+  return out;
 }
 
 std::string ExpandEnv(std::string_view s) {
@@ -123,17 +236,34 @@ std::string ExpandEnv(std::string_view s) {
   return out;
 }
 
-absl::Status YamlReader::ErrorAt(const YAML::Mark& mark, std::string_view path,
-                                 std::string_view problem) const {
-  std::string where = filename_;
-  if (!mark.is_null()) absl::StrAppendFormat(&where, ":%d:%d", mark.line + 1, mark.column + 1);
+absl::StatusOr<YAML::Node> Reader::Load(std::string_view text, std::string_view prefix) const {
+  try {
+    return YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return ErrorAt(e.mark, "", absl::StrCat(AbslView(prefix), e.msg));
+  }
+}
+
+absl::Status Reader::ErrorAt(const YAML::Mark& mark, std::string_view path,
+                             std::string_view problem) const {
+  if (mark.is_null()) {
+    return absl::InvalidArgumentError(
+        path.empty() ? absl::StrFormat("%s: %s", filename_, problem)
+                     : absl::StrFormat("%s: %s: %s", filename_, path, problem));
+  }
+  return ErrorAt(PositionOf(mark), path, problem);
+}
+
+absl::Status Reader::ErrorAt(Position pos, std::string_view path,
+                             std::string_view problem) const {
+  const std::string where = absl::StrFormat("%s:%d:%d", filename_, pos.line, pos.column);
   return absl::InvalidArgumentError(path.empty()
                                         ? absl::StrFormat("%s: %s", where, problem)
                                         : absl::StrFormat("%s: %s: %s", where, path, problem));
 }
 
 // Appends the pairs of mapping `node`, then those its `<<` keys merge in that it lacks.
-absl::Status YamlReader::CollectFields(const YAML::Node& node, std::string_view path, int depth,
+absl::Status Reader::CollectFields(const YAML::Node& node, std::string_view path, int depth,
                                        std::vector<Field>* out) const {
   if (!node.IsMap()) {
     return Error(node, path, absl::StrCat("expected a mapping, got ", KindName(node)));
@@ -182,15 +312,15 @@ absl::Status YamlReader::CollectFields(const YAML::Node& node, std::string_view 
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<Field>> YamlReader::Fields(const YAML::Node& node,
-                                                      std::string_view path) const {
+absl::StatusOr<std::vector<Field>> Reader::Fields(const YAML::Node& node,
+                                                  std::string_view path) const {
   std::vector<Field> fields;
   if (node.IsNull()) return fields;
   EMBER_RETURN_IF_ERROR(CollectFields(node, path, 0, &fields));
   return fields;
 }
 
-absl::StatusOr<std::vector<YAML::Node>> YamlReader::Items(const YAML::Node& node,
+absl::StatusOr<std::vector<YAML::Node>> Reader::Items(const YAML::Node& node,
                                                           std::string_view path,
                                                           std::string_view null_item) const {
   std::vector<YAML::Node> items;
@@ -206,7 +336,7 @@ absl::StatusOr<std::vector<YAML::Node>> YamlReader::Items(const YAML::Node& node
   return items;
 }
 
-absl::Status YamlReader::UnknownField(const Field& f, std::string_view path, Names known,
+absl::Status Reader::UnknownField(const Field& f, std::string_view path, Names known,
                                       Names unsupported, Names more_unsupported) const {
   const std::string_view key = f.key;
   const bool sd = key.size() > 11 && key.substr(key.size() - 11) == "_sd_configs";
@@ -229,13 +359,13 @@ absl::Status YamlReader::UnknownField(const Field& f, std::string_view path, Nam
 
 // Scalars. A null is the zero value, as yaml.v2 decodes it into a Go field.
 
-absl::StatusOr<std::string> YamlReader::String(const YAML::Node& n, std::string_view path) const {
+absl::StatusOr<std::string> Reader::String(const YAML::Node& n, std::string_view path) const {
   if (n.IsNull()) return std::string();
   if (!n.IsScalar()) return Error(n, path, absl::StrCat("expected a string, got ", KindName(n)));
   return n.Scalar();
 }
 
-absl::StatusOr<bool> YamlReader::Bool(const YAML::Node& n, std::string_view path) const {
+absl::StatusOr<bool> Reader::Bool(const YAML::Node& n, std::string_view path) const {
   if (n.IsNull()) return false;
   if (n.IsScalar()) {
     // YAML 1.1's booleans, as yaml.v2 resolves them.
@@ -249,7 +379,7 @@ absl::StatusOr<bool> YamlReader::Bool(const YAML::Node& n, std::string_view path
   return Error(n, path, absl::StrCat("expected true or false, got ", KindName(n)));
 }
 
-absl::StatusOr<uint64_t> YamlReader::Uint(const YAML::Node& n, std::string_view path) const {
+absl::StatusOr<uint64_t> Reader::Uint(const YAML::Node& n, std::string_view path) const {
   if (n.IsNull()) return 0;
   if (n.IsScalar() && !n.Scalar().empty() && n.Scalar().size() <= 19 &&
       std::all_of(n.Scalar().begin(), n.Scalar().end(), IsDigit)) {
@@ -258,12 +388,12 @@ absl::StatusOr<uint64_t> YamlReader::Uint(const YAML::Node& n, std::string_view 
   return Error(n, path, absl::StrCat("expected a non-negative integer, got ", KindName(n)));
 }
 
-absl::StatusOr<int64_t> YamlReader::Duration(const YAML::Node& n, std::string_view path) const {
+absl::StatusOr<int64_t> Reader::Duration(const YAML::Node& n, std::string_view path) const {
   if (n.IsNull()) return 0;
   if (!n.IsScalar()) {
     return Error(n, path, absl::StrCat("expected a duration such as \"15s\", got ", KindName(n)));
   }
-  absl::StatusOr<int64_t> ms = ParseConfigDuration(n.Scalar());
+  absl::StatusOr<int64_t> ms = ParseDuration(n.Scalar());
   if (ms.ok()) return ms;
   std::string problem(ms.status().message());
   const std::string& s = n.Scalar();
@@ -274,7 +404,7 @@ absl::StatusOr<int64_t> YamlReader::Duration(const YAML::Node& n, std::string_vi
   return Error(n, path, problem);
 }
 
-absl::StatusOr<std::vector<std::string>> YamlReader::Strings(const YAML::Node& n,
+absl::StatusOr<std::vector<std::string>> Reader::Strings(const YAML::Node& n,
                                                              std::string_view path) const {
   EMBER_ASSIGN_OR_RETURN(std::vector<YAML::Node> items, Items(n, path));
   std::vector<std::string> out;
@@ -285,12 +415,12 @@ absl::StatusOr<std::vector<std::string>> YamlReader::Strings(const YAML::Node& n
   return out;
 }
 
-absl::StatusOr<Labels> YamlReader::LabelSet(const YAML::Node& n, std::string_view path,
+absl::StatusOr<Labels> Reader::LabelSet(const YAML::Node& n, std::string_view path,
                                             bool expand_env) const {
   EMBER_ASSIGN_OR_RETURN(std::vector<Field> fields, Fields(n, path));
   Labels labels;
   for (const Field& f : fields) {
-    if (!ValidateLabels({{f.key, "x"}}).ok()) {
+    if (f.key.empty() || !util::IsValidUtf8(f.key)) {
       return Error(f.key_node, path,
                    absl::StrCat(Quote(f.key), " is not a valid label name",
                                 f.key.empty() ? " (empty)" : " (not UTF-8)"));
@@ -298,7 +428,7 @@ absl::StatusOr<Labels> YamlReader::LabelSet(const YAML::Node& n, std::string_vie
     const std::string vpath = Join(path, f.key);
     EMBER_ASSIGN_OR_RETURN(std::string value, String(f.value, vpath));
     if (expand_env) value = ExpandEnv(value);
-    if (!ValidateLabels({{"x", value}}).ok()) {
+    if (!util::IsValidUtf8(value)) {
       return Error(f.value, vpath,
                    absl::StrCat(Quote(value), " is not a valid label value (not UTF-8)"));
     }
@@ -308,4 +438,4 @@ absl::StatusOr<Labels> YamlReader::LabelSet(const YAML::Node& n, std::string_vie
   return labels;
 }
 
-}  // namespace ember::server::config_internal
+}  // namespace ember::yaml

@@ -1,4 +1,4 @@
-#include "query/rules/rule_group.h"
+#include "rules/rule_group.h"
 
 #include <algorithm>
 #include <functional>
@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ember/sample.h"
-#include "query/rules/template.h"
+#include "rules/template.h"
 #include "util/status_macros.h"
 
 namespace ember::rules {

@@ -1,8 +1,8 @@
 // Prometheus rule files: groups of recording and alerting rules, as parsed from YAML
 // (rule_file.h), and the expansion of alert labels and annotations (template.h). Evaluation is
 // in rule_group.h. Plain data.
-#ifndef EMBER_QUERY_RULES_RULES_H_
-#define EMBER_QUERY_RULES_RULES_H_
+#ifndef EMBER_RULES_RULES_H_
+#define EMBER_RULES_RULES_H_
 
 #include <cstdint>
 #include <string>
@@ -34,4 +34,4 @@ struct RuleGroup {
 
 }  // namespace ember::rules
 
-#endif  // EMBER_QUERY_RULES_RULES_H_
+#endif  // EMBER_RULES_RULES_H_

@@ -8,8 +8,8 @@
 // Thread-safety: Evaluate() and RestoreForState() serialize with each other (one runs at a
 // time); rules(), AlertsToSend() and the other accessors may be called from any thread while
 // an evaluation runs.
-#ifndef EMBER_QUERY_RULES_RULE_GROUP_H_
-#define EMBER_QUERY_RULES_RULE_GROUP_H_
+#ifndef EMBER_RULES_RULE_GROUP_H_
+#define EMBER_RULES_RULE_GROUP_H_
 
 #include <cstdint>
 #include <map>
@@ -29,7 +29,7 @@
 #include "ember/labels.h"
 #include "query/engine.h"
 #include "query/executor.h"
-#include "query/rules/rules.h"
+#include "rules/rules.h"
 
 namespace ember::rules {
 
@@ -172,4 +172,4 @@ class GroupEvaluator {
 
 }  // namespace ember::rules
 
-#endif  // EMBER_QUERY_RULES_RULE_GROUP_H_
+#endif  // EMBER_RULES_RULE_GROUP_H_

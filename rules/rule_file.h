@@ -32,8 +32,8 @@
 // in the file; otherwise it is the start of the value.
 //
 // Thread-safe: no state is kept between calls.
-#ifndef EMBER_QUERY_RULES_RULE_FILE_H_
-#define EMBER_QUERY_RULES_RULE_FILE_H_
+#ifndef EMBER_RULES_RULE_FILE_H_
+#define EMBER_RULES_RULE_FILE_H_
 
 #include <cstdint>
 #include <string>
@@ -42,7 +42,7 @@
 
 #include "absl/status/statusor.h"
 
-#include "query/rules/rules.h"
+#include "rules/rules.h"
 
 namespace ember::rules {
 
@@ -65,9 +65,10 @@ std::string CheckRulesReport(std::string_view filename,
 
 // Prometheus's model.ParseDuration, in milliseconds: units y w d h m s ms, each at most once
 // and from the largest down ("1h30m", not "30m1h"), or "0". InvalidArgument with Prometheus's
-// wording ("not a valid duration string: \"5x\"", "duration out of range") otherwise.
+// wording ("not a valid duration string: \"5x\"", "duration out of range") otherwise. The same
+// function as yaml::ParseDuration (util/yaml.h), which the config loader reads durations with.
 absl::StatusOr<int64_t> ParsePromDuration(std::string_view text);
 
 }  // namespace ember::rules
 
-#endif  // EMBER_QUERY_RULES_RULE_FILE_H_
+#endif  // EMBER_RULES_RULE_FILE_H_
