@@ -23,6 +23,7 @@
 #include "query/parser/parser.h"
 #include "rules/template.h"
 #include "util/utf8.h"
+#include "util/duration.h"
 #include "util/yaml.h"
 
 namespace ember::rules {
@@ -176,7 +177,7 @@ class FileParser {
                     int64_t* out_ms) {
     std::string text;
     if (!ReadString(value, context, field, &text) || value.IsNull()) return;
-    absl::StatusOr<int64_t> ms = ParsePromDuration(text);
+    absl::StatusOr<int64_t> ms = util::ParseDuration(text);
     if (!ms.ok()) {
       Error(value.Mark(), context, absl::StrFormat("%s: %s", field, ms.status().message()));
       return;
@@ -437,10 +438,6 @@ class FileParser {
 };
 
 }  // namespace
-
-absl::StatusOr<int64_t> ParsePromDuration(std::string_view text) {
-  return yaml::ParseDuration(text);
-}
 
 absl::StatusOr<std::vector<RuleGroup>> ParseRuleFile(std::string_view yaml,
                                                      std::string_view filename) {

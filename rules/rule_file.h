@@ -63,12 +63,6 @@ absl::StatusOr<std::vector<RuleGroup>> LoadRuleFile(const std::string& path);
 std::string CheckRulesReport(std::string_view filename,
                              const absl::StatusOr<std::vector<RuleGroup>>& result);
 
-// Prometheus's model.ParseDuration, in milliseconds: units y w d h m s ms, each at most once
-// and from the largest down ("1h30m", not "30m1h"), or "0". InvalidArgument with Prometheus's
-// wording ("not a valid duration string: \"5x\"", "duration out of range") otherwise. The same
-// function as yaml::ParseDuration (util/yaml.h), which the config loader reads durations with.
-absl::StatusOr<int64_t> ParsePromDuration(std::string_view text);
-
 }  // namespace ember::rules
 
 #endif  // EMBER_RULES_RULE_FILE_H_

@@ -111,52 +111,6 @@ TEST(RuleFileTest, RecordingRuleLabelsAreNotTemplates) {
             "OK");
 }
 
-struct DurationCase {
-  std::string in;
-  int64_t want_ms;
-};
-
-TEST(ParsePromDurationTest, AcceptsPrometheusDurations) {
-  const DurationCase cases[] = {
-      {"5m", 300000},
-      {"1h30m", 5400000},
-      {"0", 0},
-      {"0s", 0},
-      {"500ms", 500},
-      {"1m30s500ms", 90500},
-      {"1d", 86400000},
-      {"2w", 1209600000},
-      {"1y", 31536000000},
-      {"1y2w3d4h5m6s7ms",
-       31536000000 + 1209600000 + 3 * 86400000 + 4 * 3600000 + 5 * 60000 + 6000 + 7},
-  };
-  for (const DurationCase& c : cases) {
-    SCOPED_TRACE(c.in);
-    absl::StatusOr<int64_t> ms = ParsePromDuration(c.in);
-    ASSERT_TRUE(ms.ok()) << ms.status();
-    EXPECT_EQ(*ms, c.want_ms);
-  }
-}
-
-TEST(ParsePromDurationTest, RejectsOtherSyntaxWithPrometheusWording) {
-  const std::pair<std::string, std::string> cases[] = {
-      {"", "empty duration string"},
-      {"5x", "unknown unit \"x\" in duration \"5x\""},
-      {"1.5h", "unknown unit \".\" in duration \"1.5h\""},
-      {"30m1h", "not a valid duration string: \"30m1h\""},
-      {"5m5m", "not a valid duration string: \"5m5m\""},
-      {"5", "not a valid duration string: \"5\""},
-      {"-5m", "not a valid duration string: \"-5m\""},
-      {" 5m", "not a valid duration string: \" 5m\""},
-      {"300y", "duration out of range"},
-      {"99999999999999999999s", "not a valid duration string: \"99999999999999999999s\""},
-  };
-  for (const auto& [in, want] : cases) {
-    SCOPED_TRACE(in);
-    EXPECT_EQ(ParsePromDuration(in).status(), absl::InvalidArgumentError(want));
-  }
-}
-
 struct ErrorCase {
   std::string name;
   std::string yaml;

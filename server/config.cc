@@ -17,6 +17,7 @@
 #include "ember/labels.h"
 #include "ingest/scrape/relabel.h"
 #include "util/status_macros.h"
+#include "util/duration.h"
 #include "util/yaml.h"
 
 namespace ember::server {
@@ -522,9 +523,9 @@ absl::StatusOr<Config> ConfigParser::Parse(std::string_view yaml) const {
 
 }  // namespace
 
-absl::StatusOr<int64_t> ParseConfigDuration(std::string_view s) { return yaml::ParseDuration(s); }
+absl::StatusOr<int64_t> ParseConfigDuration(std::string_view s) { return util::ParseDuration(s); }
 
-std::string FormatConfigDuration(int64_t ms) { return yaml::FormatDuration(ms); }
+std::string FormatConfigDuration(int64_t ms) { return util::FormatDuration(ms); }
 
 absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view filename) {
   try {

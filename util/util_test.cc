@@ -1,6 +1,7 @@
 // util/: durations, quoting, the clock.
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -32,6 +33,26 @@ TEST(DurationTest, RefusesMalformedTextNamingIt) {
   }
   EXPECT_EQ(ParseDuration("5x").status().message(), "unknown unit \"x\" in duration \"5x\"");
   EXPECT_EQ(ParseDuration("1m1h").status().message(), "not a valid duration string: \"1m1h\"");
+}
+
+TEST(DurationTest, RefusesOtherSyntaxWithPrometheusWording) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"", "empty duration string"},
+      {"5x", "unknown unit \"x\" in duration \"5x\""},
+      {"1.5h", "unknown unit \".\" in duration \"1.5h\""},
+      {"30m1h", "not a valid duration string: \"30m1h\""},
+      {"5m5m", "not a valid duration string: \"5m5m\""},
+      {"5", "not a valid duration string: \"5\""},
+      {"-5m", "not a valid duration string: \"-5m\""},
+      {" 5m", "not a valid duration string: \" 5m\""},
+      {"s", "not a valid duration string: \"s\""},
+      {"300y", "duration out of range"},
+      {"99999999999999999999s", "not a valid duration string: \"99999999999999999999s\""},
+  };
+  for (const auto& [in, want] : cases) {
+    SCOPED_TRACE(in);
+    EXPECT_EQ(ParseDuration(in).status(), absl::InvalidArgumentError(want));
+  }
 }
 
 TEST(DurationTest, RefusesWhatOverflowsGoDuration) {

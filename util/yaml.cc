@@ -15,14 +15,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ember/labels.h"
+#include "util/duration.h"
 #include "util/status_macros.h"
+#include "util/strings.h"
 #include "util/utf8.h"
 #include "yaml-cpp/yaml.h"
 
 namespace ember::yaml {
 namespace {
 
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -61,7 +62,7 @@ std::vector<std::string_view> SplitLines(std::string_view s) {
 }  // namespace
 
 std::string Quote(std::string_view s) {
-  return absl::StrCat("\"", absl::CHexEscape(AbslView(s)), "\"");
+  return absl::StrCat("\"", absl::CHexEscape(util::AsAbsl(s)), "\"");
 }
 
 std::string KindName(const YAML::Node& n) {
@@ -81,7 +82,7 @@ std::string KindName(const YAML::Node& n) {
 }
 
 std::string Join(std::string_view path, std::string_view key) {
-  return path.empty() ? std::string(key) : absl::StrCat(AbslView(path), ".", AbslView(key));
+  return path.empty() ? std::string(key) : absl::StrCat(util::AsAbsl(path), ".", util::AsAbsl(key));
 }
 
 std::string Index(std::string_view path, size_t i) { return absl::StrFormat("%s[%d]", path, i); }
@@ -116,79 +117,6 @@ Position PositionInScalar(std::string_view text, const YAML::Node& node, std::st
   const size_t start = m.pos + (c == '"' || c == '\'' ? 1 : 0);
   if (text.substr(start, value.size()) != value) return fallback;
   return {m.line + 1, m.column + 1 + static_cast<int>(start - m.pos) + column - 1};
-}
-
-absl::StatusOr<int64_t> ParseDuration(std::string_view s) {
-  if (s == "0") return 0;
-  if (s.empty()) return absl::InvalidArgumentError("empty duration string");
-  struct Unit {
-    std::string_view name;
-    uint64_t ns;
-  };
-  // Largest first: each unit may follow only a larger one.
-  constexpr uint64_t kMs = 1'000'000;  // Nanoseconds, as Go's time.Duration.
-  constexpr uint64_t kHour = 3'600'000 * kMs;
-  static constexpr Unit kUnits[] = {
-      {"y", kHour * 24 * 365}, {"w", kHour * 24 * 7}, {"d", kHour * 24}, {"h", kHour},
-      {"m", 60'000 * kMs},     {"s", 1000 * kMs},     {"ms", kMs}};
-  const std::string invalid = absl::StrCat("not a valid duration string: ", Quote(s));
-  constexpr uint64_t kMaxNs = static_cast<uint64_t>(INT64_MAX);  // Go's time.Duration.
-  uint64_t total_ns = 0;
-  size_t next_unit = 0;  // Index into kUnits of the largest unit still allowed.
-  std::string_view rest = s;
-  while (!rest.empty()) {
-    size_t digits = 0;
-    while (digits < rest.size() && IsDigit(rest[digits])) ++digits;
-    if (digits == 0) return absl::InvalidArgumentError(invalid);
-    uint64_t v = 0;
-    for (size_t i = 0; i < digits; ++i) {
-      if (v > (UINT64_MAX - 9) / 10) return absl::InvalidArgumentError(invalid);  // As ParseUint.
-      v = v * 10 + static_cast<uint64_t>(rest[i] - '0');
-    }
-    rest.remove_prefix(digits);
-    size_t letters = 0;
-    while (letters < rest.size() && !IsDigit(rest[letters])) ++letters;
-    if (letters == 0) return absl::InvalidArgumentError(invalid);
-    const std::string_view unit = rest.substr(0, letters);
-    rest.remove_prefix(letters);
-    size_t u = 0;
-    while (u < std::size(kUnits) && kUnits[u].name != unit) ++u;
-    if (u == std::size(kUnits)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown unit ", Quote(unit), " in duration ", Quote(s)));
-    }
-    if (u < next_unit) return absl::InvalidArgumentError(invalid);  // Repeated or out of order.
-    next_unit = u + 1;
-    if (v > (kMaxNs + 1) / kUnits[u].ns) return absl::InvalidArgumentError("duration out of range");
-    total_ns += v * kUnits[u].ns;
-    if (total_ns > kMaxNs) return absl::InvalidArgumentError("duration out of range");
-  }
-  return static_cast<int64_t>(total_ns / kMs);
-}
-
-std::string FormatDuration(int64_t ms) {
-  if (ms == 0) return "0s";
-  std::string out;
-  if (ms < 0) {
-    out = "-";
-    ms = -ms;
-  }
-  const auto unit = [&](std::string_view name, int64_t mult, bool exact) {
-    if (exact && ms % mult != 0) return;
-    if (const int64_t v = ms / mult; v > 0) {
-      absl::StrAppend(&out, v, AbslView(name));
-      ms -= v * mult;
-    }
-  };
-  // Years and weeks only when exact: 90d reads better than 12w6d.
-  unit("y", 365LL * 24 * 3600'000, true);
-  unit("w", 7LL * 24 * 3600'000, true);
-  unit("d", 24LL * 3600'000, false);
-  unit("h", 3600'000, false);
-  unit("m", 60'000, false);
-  unit("s", 1000, false);
-  unit("ms", 1, false);
-  return out;
 }
 
 std::string ExpandEnv(std::string_view s) {
@@ -240,7 +168,7 @@ absl::StatusOr<YAML::Node> Reader::Load(std::string_view text, std::string_view 
   try {
     return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
-    return ErrorAt(e.mark, "", absl::StrCat(AbslView(prefix), e.msg));
+    return ErrorAt(e.mark, "", absl::StrCat(util::AsAbsl(prefix), e.msg));
   }
 }
 
@@ -341,7 +269,7 @@ absl::Status Reader::UnknownField(const Field& f, std::string_view path, Names k
   const std::string_view key = f.key;
   const bool sd = key.size() > 11 && key.substr(key.size() - 11) == "_sd_configs";
   if (sd || Contains(unsupported, key) || Contains(more_unsupported, key)) {
-    return Error(f.key_node, path, absl::StrCat(AbslView(key), " is not supported by Ember"));
+    return Error(f.key_node, path, absl::StrCat(util::AsAbsl(key), " is not supported by Ember"));
   }
   std::string problem = absl::StrCat("unknown field ", Quote(key));
   std::string_view best;
@@ -393,7 +321,7 @@ absl::StatusOr<int64_t> Reader::Duration(const YAML::Node& n, std::string_view p
   if (!n.IsScalar()) {
     return Error(n, path, absl::StrCat("expected a duration such as \"15s\", got ", KindName(n)));
   }
-  absl::StatusOr<int64_t> ms = ParseDuration(n.Scalar());
+  absl::StatusOr<int64_t> ms = util::ParseDuration(n.Scalar());
   if (ms.ok()) return ms;
   std::string problem(ms.status().message());
   const std::string& s = n.Scalar();

@@ -62,15 +62,7 @@ Position PositionOf(const YAML::Mark& mark);
 Position PositionInScalar(std::string_view text, const YAML::Node& node, std::string_view value,
                           int line, int column);
 
-// A Prometheus duration (model.ParseDuration): units y w d h m s ms, each at most once and in
-// that order, "0" without a unit; a bare number ("15", "1.5") is an error. Milliseconds; the
-// total must fit Go's time.Duration (int64 nanoseconds). InvalidArgument with Prometheus's texts:
-// `not a valid duration string: "15"`, `unknown unit "x" in duration "5x"`,
-// `duration out of range`, `empty duration string`.
-absl::StatusOr<int64_t> ParseDuration(std::string_view s);
-// Prometheus's form of a duration (model.Duration.String): "1m30s", "1d", "2w", "0s"; years and
-// weeks only when exact.
-std::string FormatDuration(int64_t ms);
+// Durations: util/duration.h (util::ParseDuration, util::FormatDuration).
 
 // Reads nodes of one file. Every error is InvalidArgument, positioned at the node it is about.
 class Reader {
@@ -108,7 +100,7 @@ class Reader {
   absl::StatusOr<std::string> String(const YAML::Node& n, std::string_view path) const;
   absl::StatusOr<bool> Bool(const YAML::Node& n, std::string_view path) const;  // YAML 1.1.
   absl::StatusOr<uint64_t> Uint(const YAML::Node& n, std::string_view path) const;
-  // A Prometheus duration (ParseDuration), in milliseconds.
+  // A Prometheus duration (util::ParseDuration), in milliseconds.
   absl::StatusOr<int64_t> Duration(const YAML::Node& n, std::string_view path) const;
   absl::StatusOr<std::vector<std::string>> Strings(const YAML::Node& n,
                                                    std::string_view path) const;
