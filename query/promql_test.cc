@@ -239,8 +239,7 @@ TEST_F(PromqlTest, BadOptionsAreInvalidArgumentNamingTheOption) {
     auto engine = NewEngine(db_.get(), c.options);
     ASSERT_FALSE(engine.ok());
     EXPECT_EQ(engine.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_NE(engine.status().message().find(c.name), absl::string_view::npos)
-        << engine.status();
+    EXPECT_NE(engine.status().message().find(c.name), absl::string_view::npos) << engine.status();
   }
   auto null_db = NewEngine(nullptr);
   ASSERT_FALSE(null_db.ok());

@@ -74,8 +74,8 @@ int main(int argc, char** argv) {
     }
   }
 
-  auto range = (*engine)->RangeQuery("sum(rate(requests_total[5m])) * 60", 300'000, 600'000,
-                                     60'000);
+  auto range =
+      (*engine)->RangeQuery("sum(rate(requests_total[5m])) * 60", 300'000, 600'000, 60'000);
   Check(range.ok(), "range query evaluates");
   if (range.ok()) {
     const auto* m = std::get_if<ember::promql::Matrix>(&range->value);
@@ -92,8 +92,8 @@ int main(int argc, char** argv) {
         "a bad query is InvalidArgument: " + bad.status().ToString());
 
   // Raw samples back through the storage API.
-  auto selected = (*db)->Select({{ember::Matcher::Op::kEqual, "__name__", "requests_total"}},
-                                300'000, 600'000);
+  auto selected =
+      (*db)->Select({{ember::Matcher::Op::kEqual, "__name__", "requests_total"}}, 300'000, 600'000);
   int n = 0;
   if (selected.ok() && selected->size() == 1) {
     while ((*selected)[0].samples->Next()) ++n;
