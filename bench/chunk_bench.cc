@@ -1,4 +1,4 @@
-// Chunk encoding benchmarks over the ML-serving scrape data set (tests/testutil/scrape_data.h):
+// Chunk encoding benchmarks over the ML-serving scrape data set (examples/model-serving/scrape_data.h):
 // sealed chunk encode and decode, head chunk appends, the bytes a sample costs in each value
 // mode, and what RocksDB's zstd would make of a partition's chunk blocks.
 //
@@ -20,10 +20,10 @@
 #include "absl/strings/str_format.h"
 #include "benchmark/benchmark.h"
 #include "ember/sample.h"
+#include "examples/model-serving/scrape_data.h"
 #include "gflags/gflags.h"
 #include "storage/chunk.h"
 #include "storage/head_chunk.h"
-#include "tests/testutil/scrape_data.h"
 #include "util/coding.h"
 
 DEFINE_int32(targets, 10, "Scrape targets in the data set (about 120 series each)");
@@ -43,9 +43,9 @@ struct DataSet {
 const DataSet& Data() {
   static const DataSet* data = [] {
     auto* d = new DataSet;
-    testutil::ScrapeDataOptions options;
+    model_serving::ScrapeDataOptions options;
     options.targets = FLAGS_targets;
-    const auto series = testutil::GenerateSeriesSamples(options, FLAGS_scrapes);
+    const auto series = model_serving::GenerateSeriesSamples(options, FLAGS_scrapes);
     for (size_t ref = 0; ref < series.size(); ++ref) {
       const std::vector<Sample>& s = series[ref];
       for (size_t start = 0; start < s.size(); start += kMaxSamplesPerChunk) {

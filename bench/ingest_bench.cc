@@ -1,5 +1,5 @@
 // Appender throughput through the public API (Db::Open, NewAppender, Append, Commit) on the
-// ML-serving data set (tests/testutil/scrape_data.h): items/s are samples. Figures and the
+// ML-serving data set (examples/model-serving/scrape_data.h): items/s are samples. Figures and the
 // machine they were taken on: docs/performance.md.
 //
 // Every benchmark opens a fresh database in a temporary directory, creates all of its series
@@ -23,7 +23,7 @@
 #include "benchmark/benchmark.h"
 #include "ember/db.h"
 #include "ember/options.h"
-#include "tests/testutil/scrape_data.h"
+#include "examples/model-serving/scrape_data.h"
 
 namespace ember {
 namespace {
@@ -84,11 +84,11 @@ struct Scrape {
 class ScrapeFeed {
  public:
   ScrapeFeed(int targets, int first, int stride)
-      : data_(testutil::ScrapeDataOptions{.targets = targets, .start_ms = kStartMs}) {
+      : data_(model_serving::ScrapeDataOptions{.targets = targets, .start_ms = kStartMs}) {
     for (int t = first; t < targets; t += stride) targets_.push_back(t);
   }
 
-  const testutil::ScrapeData& data() const { return data_; }
+  const model_serving::ScrapeData& data() const { return data_; }
   int num_targets() const { return static_cast<int>(targets_.size()); }
   size_t series_per_round() const {
     size_t n = 0;
@@ -124,7 +124,7 @@ class ScrapeFeed {
     pos_ = 0;
   }
 
-  testutil::ScrapeData data_;
+  model_serving::ScrapeData data_;
   std::vector<int> targets_;
   std::vector<Scrape> block_;
   size_t pos_ = 0;

@@ -1,5 +1,5 @@
 // PromQL evaluation throughput (issue 3, "Benchmarks") on the ML-serving data set
-// (tests/testutil/scrape_data.h): 76 targets x 131 series = 9956 series, 6 h at a 15 s scrape
+// (examples/model-serving/scrape_data.h): 76 targets x 131 series = 9956 series, 6 h at a 15 s scrape
 // interval (1440 scrapes, 14.3 M samples), loaded once per process into a Db in a temporary
 // directory under /tmp and fully compacted (Db::CompactAll), so every read decodes sealed chunks.
 //
@@ -44,10 +44,10 @@
 #include "ember/db.h"
 #include "ember/options.h"
 #include "ember/query.h"
+#include "examples/model-serving/scrape_data.h"
 #include "gflags/gflags.h"
 #include "query/engine.h"
 #include "tests/testutil/load_scrape_data.h"
-#include "tests/testutil/scrape_data.h"
 
 DEFINE_int32(targets, 76, "Targets of 131 series each (76: 9956 series)");
 DEFINE_double(hours, 6, "Hours of data at a 15 s scrape interval");
@@ -92,7 +92,7 @@ Options MakeOptions(int64_t now_ms) {
 }
 
 void Load(Db* db, int targets, int scrapes) {
-  testutil::ScrapeDataOptions so;
+  model_serving::ScrapeDataOptions so;
   so.targets = targets;
   so.start_ms = kStartMs;
   so.interval_ms = kIntervalMs;

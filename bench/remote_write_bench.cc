@@ -1,5 +1,5 @@
 // Remote write decoding and encoding (ingest/remote_write.h): items/s are samples. The requests
-// hold series of the ML-serving data set (tests/testutil/scrape_data.h) with the five target
+// hold series of the ML-serving data set (examples/model-serving/scrape_data.h) with the five target
 // labels a Kubernetes scrape adds (cluster, namespace, node, pod, container), 10-12 labels per
 // series, labels sorted as Prometheus sends them. Args: series per request, samples per series.
 // 2000 x 1 is Prometheus's default shard batch (max_samples_per_send = 2000) of live data;
@@ -13,23 +13,23 @@
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "ember/labels.h"
+#include "examples/model-serving/scrape_data.h"
 #include "ingest/batch.h"
 #include "ingest/remote_write.h"
-#include "tests/testutil/scrape_data.h"
 
 namespace ember::ingest {
 namespace {
 
 DecodedBatch MakeBatch(int num_series, int samples_per_series) {
-  testutil::ScrapeDataOptions options;
+  model_serving::ScrapeDataOptions options;
   options.seed = 42;
   options.targets = 1;
   while (true) {
-    testutil::ScrapeData probe(options);
+    model_serving::ScrapeData probe(options);
     if (probe.series().size() >= static_cast<size_t>(num_series)) break;
     ++options.targets;
   }
-  testutil::ScrapeData data(options);
+  model_serving::ScrapeData data(options);
 
   DecodedBatch batch;
   batch.kind = PositionKind::kTimeseries;

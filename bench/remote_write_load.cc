@@ -1,4 +1,4 @@
-// remote_write_load: replays the ML-serving data set (tests/testutil/scrape_data.h) into a
+// remote_write_load: replays the ML-serving data set (examples/model-serving/scrape_data.h) into a
 // remote write 1.0 receiver on 127.0.0.1 (Ember or Prometheus with
 // --web.enable-remote-write-receiver) and reports the ingest rate. bench/side_by_side.sh runs
 // it against both with the same flags, so both receive byte-identical requests.
@@ -31,11 +31,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/latency_stats.h"
+#include "examples/model-serving/scrape_data.h"
 #include "gflags/gflags.h"
 #include "ingest/batch.h"
 #include "ingest/remote_write.h"
 #include "tests/testutil/http_client.h"
-#include "tests/testutil/scrape_data.h"
 
 DEFINE_string(mode, "replay", "replay (the data set as fast as it goes) or steady (a paced probe)");
 DEFINE_int32(port, 0, "Port of the receiver on 127.0.0.1 (required)");
@@ -89,13 +89,13 @@ struct PhaseResult {
 
 // Builds every connection's requests.
 std::vector<Stream> BuildStreams(int64_t end_ms, int64_t* num_series) {
-  ember::testutil::ScrapeDataOptions options;
+  ember::model_serving::ScrapeDataOptions options;
   options.targets = FLAGS_targets;
   options.interval_ms = 15'000;
   const int rounds = FLAGS_minutes * 60'000 / static_cast<int>(options.interval_ms);
   // Every scrape of round r lands before start + (r + 1) * interval, so all before end_ms.
   options.start_ms = end_ms - int64_t{rounds} * options.interval_ms;
-  ember::testutil::ScrapeData data(options);
+  ember::model_serving::ScrapeData data(options);
   *num_series = static_cast<int64_t>(data.series().size());
   std::vector<Stream> streams(FLAGS_concurrency);
   std::vector<ember::ingest::DecodedBatch> pending(FLAGS_concurrency);
@@ -184,14 +184,14 @@ double RunPhase(const std::vector<Stream>& streams, bool warmup, PhaseResult* to
 
 // --mode=steady (see the file comment). Returns the exit code.
 int RunSteady(int64_t end_ms) {
-  ember::testutil::ScrapeDataOptions options;
+  ember::model_serving::ScrapeDataOptions options;
   options.targets = FLAGS_steady_first_target + FLAGS_steady_targets;
   options.interval_ms = 15'000;
   const int rounds = FLAGS_minutes * 60'000 / static_cast<int>(options.interval_ms);
   options.start_ms = end_ms - int64_t{rounds} * options.interval_ms;
   // Each target's values come from its own stream, seeded by its index alone, so skipping the
   // replayed rounds of just these targets continues exactly the series the replay wrote.
-  ember::testutil::ScrapeData data(options);
+  ember::model_serving::ScrapeData data(options);
   std::vector<double> values;
   std::vector<int64_t> last_t(options.targets, end_ms);
   int64_t t = 0;

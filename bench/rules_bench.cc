@@ -1,5 +1,5 @@
 // Rule evaluation cost: GroupEvaluator::Evaluate (rules/rule_group.h) of one group of 100
-// rules on the ML-serving data set (tests/testutil/scrape_data.h), by default 50 targets x 131
+// rules on the ML-serving data set (examples/model-serving/scrape_data.h), by default 50 targets x 131
 // series = 6550 series, 1 h at a 15 s scrape interval (240 scrapes, 1.57 M samples), loaded once
 // per process into a Db in a temporary directory under /tmp (kept in the head; not compacted).
 //
@@ -47,7 +47,7 @@
 #include "rules/rule_group.h"
 #include "rules/rules.h"
 #include "tests/testutil/load_scrape_data.h"
-#include "tests/testutil/scrape_data.h"
+#include "examples/model-serving/scrape_data.h"
 
 DEFINE_int32(targets, 50, "Targets of 131 series each");
 DEFINE_double(hours, 1, "Hours of data at a 15 s scrape interval");
@@ -75,7 +75,7 @@ struct Fixture {
 Fixture* fixture = nullptr;
 
 void Load(Db* db, int targets, int scrapes) {
-  testutil::ScrapeDataOptions so;
+  model_serving::ScrapeDataOptions so;
   so.targets = targets;
   so.start_ms = kStartMs;
   so.interval_ms = kIntervalMs;

@@ -1,4 +1,4 @@
-// The storage engine end to end, on the ML-serving data set (tests/testutil/scrape_data.h),
+// The storage engine end to end, on the ML-serving data set (examples/model-serving/scrape_data.h),
 // through the public API only (Db::Open, NewAppender, Append, Commit, Stats, CompactAll):
 //
 //   --mode=ingest  durable ingest throughput: samples/s, CPU per sample, commit latency
@@ -54,11 +54,11 @@
 #include "absl/strings/str_split.h"
 #include "ember/db.h"
 #include "ember/options.h"
+#include "examples/model-serving/scrape_data.h"
 #include "gflags/gflags.h"
 #include "rocksdb/options.h"
 #include "rocksdb/sst_file_reader.h"
 #include "rocksdb/table_properties.h"
-#include "tests/testutil/scrape_data.h"
 #include "util/status_macros.h"
 
 DEFINE_string(mode, "all", "ingest, bytes, memory, reopen or all");
@@ -274,7 +274,7 @@ struct IngestResult {
 // commits every `batch_scrapes` scrapes. With `pregenerate` the scrapes are generated before
 // the clock starts; otherwise each writer generates a round before appending it (the time that
 // takes is in wall_s but not in append_s or commit_s).
-IngestResult Ingest(Db* db, testutil::ScrapeData* data, SimClock* clock, int rounds,
+IngestResult Ingest(Db* db, model_serving::ScrapeData* data, SimClock* clock, int rounds,
                     int batch_scrapes, int writers, bool pregenerate) {
   std::latch start(writers + 1);
   std::vector<WriterResult> results(writers);
@@ -382,9 +382,9 @@ IngestResult Ingest(Db* db, testutil::ScrapeData* data, SimClock* clock, int rou
   return out;
 }
 
-testutil::ScrapeData MakeData(int targets) {
-  return testutil::ScrapeData(
-      testutil::ScrapeDataOptions{.targets = targets, .start_ms = FLAGS_start_ms});
+model_serving::ScrapeData MakeData(int targets) {
+  return model_serving::ScrapeData(
+      model_serving::ScrapeDataOptions{.targets = targets, .start_ms = FLAGS_start_ms});
 }
 
 int TargetsFor(int mode_default) { return FLAGS_targets > 0 ? FLAGS_targets : mode_default; }
@@ -411,7 +411,7 @@ void RunIngest(const std::string& base) {
   for (int writers : IntList(FLAGS_writers)) {
     for (int batch : IntList(FLAGS_batch_scrapes)) {
       const std::string dir = Fresh(base, "ingest");
-      testutil::ScrapeData data = MakeData(targets);
+      model_serving::ScrapeData data = MakeData(targets);
       SimClock clock;
       std::unique_ptr<Db> db = OpenOrDie(MakeOptions(&clock), dir);
       // Round 1 creates the series; the figure is the steady state after it.
@@ -519,7 +519,7 @@ void RunBytes(const std::string& base) {
   const int batch = IntList(FLAGS_batch_scrapes)[0];
   const int writers = IntList(FLAGS_writers)[0];
   const std::string dir = Fresh(base, "bytes");
-  testutil::ScrapeData data = MakeData(targets);
+  model_serving::ScrapeData data = MakeData(targets);
   SimClock clock;
   std::unique_ptr<Db> db = OpenOrDie(MakeOptions(&clock), dir);
   Progress(absl::StrFormat("bytes: %d targets (%d series), %d rounds (%.1f h)", targets,
@@ -593,7 +593,7 @@ void RunMemory(const std::string& base) {
   const int batch = IntList(FLAGS_batch_scrapes)[0];
   const int writers = IntList(FLAGS_writers)[0];
   const std::string dir = Fresh(base, "memory");
-  testutil::ScrapeData data = MakeData(targets);
+  model_serving::ScrapeData data = MakeData(targets);
   SimClock clock;
   // The generator's own scratch (one round of values per writer) is allocated before the
   // baseline by generating nothing: its size is a few KB, negligible.
@@ -661,7 +661,7 @@ int RunReopenChild() {
   const int rounds = RoundsFor(60);
   const int batch = IntList(FLAGS_batch_scrapes)[0];
   const int writers = IntList(FLAGS_writers)[0];
-  testutil::ScrapeData data = MakeData(targets);
+  model_serving::ScrapeData data = MakeData(targets);
   SimClock clock;
   Options o = MakeOptions(&clock);
   o.background_interval_ms = 0;  // Checkpoints come from the schedule below.

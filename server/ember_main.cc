@@ -37,7 +37,7 @@
 #include "server/params.h"
 #include "server/query_json.h"
 #include "server/version.h"
-#include "tests/testutil/scrape_data.h"
+#include "examples/model-serving/scrape_data.h"
 
 // Where and how to store.
 DEFINE_string(data_dir, "./data", "Data directory (created when missing)");
@@ -501,11 +501,11 @@ int Demo() {
   auto before = (*db)->Stats();
   if (!before.ok()) return Fail(before.status());
   // Continue after what an earlier run stored, so a second run appends instead of colliding.
-  ember::testutil::ScrapeDataOptions data;
+  ember::model_serving::ScrapeDataOptions data;
   data.targets = FLAGS_targets;
   data.start_ms = std::max<int64_t>(now - int64_t(FLAGS_hours) * 3600 * 1000,
                                     before->max_time_ms + 60'000);
-  ember::testutil::ScrapeData gen(data);
+  ember::model_serving::ScrapeData gen(data);
   std::printf("ember demo: %d model servers, %zu series, 15 s scrapes from %s ago into %s\n",
               FLAGS_targets, gen.series().size(),
               absl::FormatDuration(absl::Milliseconds(now - data.start_ms)).c_str(),

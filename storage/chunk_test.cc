@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "examples/model-serving/scrape_data.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testutil/scrape_data.h"
 #include "util/coding.h"
 
 namespace ember::storage {
@@ -542,9 +542,9 @@ TEST(ChunkTest, CorruptedChunksNeverCrash) {
 }
 
 TEST(ChunkTest, RoundTripsTheScrapeDataSet) {
-  testutil::ScrapeDataOptions options;
+  model_serving::ScrapeDataOptions options;
   options.targets = 2;
-  const auto series = testutil::GenerateSeriesSamples(options, 240);
+  const auto series = model_serving::GenerateSeriesSamples(options, 240);
   ASSERT_FALSE(series.empty());
   std::map<int, int> modes;
   for (const std::vector<Sample>& samples : series) {

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "examples/model-serving/scrape_data.h"
 #include "gtest/gtest.h"
 #include "storage/chunk.h"
-#include "tests/testutil/scrape_data.h"
 
 namespace ember::storage {
 namespace {
@@ -264,9 +264,9 @@ TEST(HeadChunkTest, HeapBytesGrowModestly) {
 }
 
 TEST(HeadChunkTest, ScrapeDataCostsAFewBytesPerSample) {
-  testutil::ScrapeDataOptions options;
+  model_serving::ScrapeDataOptions options;
   options.targets = 2;
-  const auto series = testutil::GenerateSeriesSamples(options, kMaxSamplesPerChunk);
+  const auto series = model_serving::GenerateSeriesSamples(options, kMaxSamplesPerChunk);
   ASSERT_FALSE(series.empty());
   size_t heap = 0;
   size_t samples = 0;

@@ -1,5 +1,5 @@
 // Ember's HTTP API as Prometheus's own client sees it: the real `ember serve` binary is started
-// on a free 127.0.0.1 port, fed a small ML-serving data set (tests/testutil/scrape_data.h) by
+// on a free 127.0.0.1 port, fed a small ML-serving data set (examples/model-serving/scrape_data.h) by
 // remote write 1.0, and queried with `promtool query instant|range|series|labels` (promtool
 // 2.42 from Debian, which uses client_golang's API client). Every expectation is computed from
 // the samples the test wrote, with Prometheus 3.x semantics: a range selector and the lookback
@@ -36,13 +36,13 @@
 #include "absl/strings/strip.h"
 #include "ember/labels.h"
 #include "ember/sample.h"
+#include "examples/model-serving/scrape_data.h"
 #include "gtest/gtest.h"
 #include "ingest/batch.h"
 #include "tests/testutil/child_process.h"
 #include "tests/testutil/ember_process.h"
 #include "tests/testutil/http_client.h"
 #include "tests/testutil/json_value.h"
-#include "tests/testutil/scrape_data.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace ember {
@@ -206,11 +206,11 @@ class PromtoolTest : public ::testing::Test {
       return;
     }
     // Ten minutes ago, so "now" sees little of it: every query names its evaluation time.
-    testutil::ScrapeDataOptions options;
+    model_serving::ScrapeDataOptions options;
     options.targets = kTargets;
     options.interval_ms = kIntervalMs;
     options.start_ms = (WallNowMs() - 10 * 60 * 1000) / 1000 * 1000;
-    testutil::ScrapeData data(options);
+    model_serving::ScrapeData data(options);
     state_->series = data.series();
     state_->samples.resize(state_->series.size());
     state_->first_ms = INT64_MAX;

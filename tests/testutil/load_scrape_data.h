@@ -11,14 +11,15 @@
 #include "absl/status/statusor.h"
 
 #include "ember/db.h"
-#include "tests/testutil/scrape_data.h"
+#include "examples/model-serving/scrape_data.h"
 
 namespace ember::testutil {
 
 // The number of samples stored. Any Append error, commit error or refused sample is an error.
-inline absl::StatusOr<int64_t> LoadScrapeData(Db* db, const ScrapeDataOptions& options,
+inline absl::StatusOr<int64_t> LoadScrapeData(Db* db,
+                                              const model_serving::ScrapeDataOptions& options,
                                               int scrapes) {
-  ScrapeData data(options);
+  model_serving::ScrapeData data(options);
   const std::vector<Labels>& series = data.series();
   std::unique_ptr<Appender> app = db->NewAppender();
   std::vector<double> values;

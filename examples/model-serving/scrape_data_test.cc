@@ -1,4 +1,4 @@
-#include "tests/testutil/scrape_data.h"
+#include "examples/model-serving/scrape_data.h"
 
 #include <algorithm>
 #include <bit>
@@ -13,7 +13,7 @@
 #include "ember/labels.h"
 #include "gtest/gtest.h"
 
-namespace ember::testutil {
+namespace ember::model_serving {
 namespace {
 
 bool SameBits(double a, double b) {
@@ -299,4 +299,4 @@ TEST(ScrapeDataTest, RatesAndVariationAreRealistic) {
 }
 
 }  // namespace
-}  // namespace ember::testutil
+}  // namespace ember::model_serving

@@ -1,4 +1,4 @@
-// The ML model-serving data set (tests/testutil/scrape_data.h).
+// The ML model-serving data set (examples/model-serving/scrape_data.h).
 //
 // Determinism: every random draw comes from a per-target splitmix64 stream, and every number is
 // derived from it with +, -, *, / and sqrt only (IEEE-754 rounds those exactly; std::exp, std::log
@@ -13,7 +13,7 @@
 //     slower under load; each scrape's requests are spread over the buckets by a multinomial
 //     draw, and _sum grows by a latency drawn inside each bucket (so it is never round);
 //   - counters start where a server up for hours to days would be, not at 0.
-#include "tests/testutil/scrape_data.h"
+#include "examples/model-serving/scrape_data.h"
 
 #include <algorithm>
 #include <array>
@@ -34,7 +34,7 @@
 #pragma GCC optimize("fp-contract=off")
 #endif
 
-namespace ember::testutil {
+namespace ember::model_serving {
 namespace {
 
 // splitmix64 (Steele, Lea, Flood 2014): one 64-bit state, passes BigCrush, same on every host.
@@ -308,7 +308,7 @@ ScrapeData::ScrapeData(const ScrapeDataOptions& options) : options_(options) {
       extra.push_back({std::string(kMetricNameLabel), std::move(name)});
       extra.push_back({"instance", instance});
       extra.push_back({"job", "model-server"});
-      // Canonical order; sorted here rather than by CanonicalizeLabels() so that ember_testutil
+      // Canonical order; sorted here rather than by CanonicalizeLabels() so that this library
       // does not need ember_storage.
       std::sort(extra.begin(), extra.end(),
                 [](const Label& a, const Label& b) { return a.name < b.name; });
@@ -417,4 +417,4 @@ std::vector<std::vector<Sample>> GenerateSeriesSamples(const ScrapeDataOptions& 
   return out;
 }
 
-}  // namespace ember::testutil
+}  // namespace ember::model_serving

@@ -12,8 +12,8 @@
 // + jitter. offset is drawn from the seed in [0, interval); jitter is uniform in
 // [-max_jitter_ms, +max_jitter_ms], capped below interval/2 so scrapes never reorder.
 // Same options, same data, on every machine (scrape_data.cc says how). Not thread-safe.
-#ifndef EMBER_TESTS_TESTUTIL_SCRAPE_DATA_H_
-#define EMBER_TESTS_TESTUTIL_SCRAPE_DATA_H_
+#ifndef EMBER_EXAMPLES_MODEL_SERVING_SCRAPE_DATA_H_
+#define EMBER_EXAMPLES_MODEL_SERVING_SCRAPE_DATA_H_
 
 #include <cstdint>
 #include <utility>
@@ -22,7 +22,7 @@
 #include "ember/labels.h"
 #include "ember/sample.h"
 
-namespace ember::testutil {
+namespace ember::model_serving {
 
 struct ScrapeDataOptions {
   int targets = 10;
@@ -65,6 +65,6 @@ class ScrapeData {
 std::vector<std::vector<Sample>> GenerateSeriesSamples(const ScrapeDataOptions& options,
                                                        int num_scrapes);
 
-}  // namespace ember::testutil
+}  // namespace ember::model_serving
 
-#endif  // EMBER_TESTS_TESTUTIL_SCRAPE_DATA_H_
+#endif  // EMBER_EXAMPLES_MODEL_SERVING_SCRAPE_DATA_H_
