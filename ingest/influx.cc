@@ -6,26 +6,17 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/escaping.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/string_view.h"
 #include "ingest/parse_number.h"
+#include "util/quote.h"
 #include "util/status_macros.h"
 
 namespace ember::ingest {
 namespace {
 
-constexpr int64_t kNanosPerMilli = 1'000'000;
+using util::QuoteInput;
 
-// `"text"` for a message: C-escaped, so random bytes stay readable, and cut at 64 bytes.
-std::string Quote(std::string_view s) {
-  constexpr size_t kMaxShown = 64;
-  const bool cut = s.size() > kMaxShown;
-  if (cut) s = s.substr(0, kMaxShown);
-  return absl::StrCat("\"", absl::CHexEscape(absl::string_view(s.data(), s.size())),
-                      cut ? "...\"" : "\"");
-}
+constexpr int64_t kNanosPerMilli = 1'000'000;
 
 // A measurement ends at an unescaped comma or space; a tag key, tag value or field key also at
 // an unescaped equals sign (a stray one in a tag value is an error rather than data).
@@ -164,14 +155,15 @@ absl::Status InfluxParser::ParseLine() {
     const std::string_view key = ScanElement(Element::kKeyOrTagValue);
     if (key.empty()) return Error(p_, "missing tag key");
     if (p_ == end_ || *p_ != '=') {
-      return Error(p_, absl::StrFormat("expected '=' after tag key %s", Quote(key)));
+      return Error(p_, absl::StrFormat("expected '=' after tag key %s", QuoteInput(key)));
     }
     ++p_;
     const std::string_view value = ScanElement(Element::kKeyOrTagValue);
     if (p_ < end_ && *p_ == '=') {
-      return Error(p_, absl::StrFormat("unescaped '=' in the value of tag %s", Quote(key)));
+      return Error(p_, absl::StrFormat("unescaped '=' in the value of tag %s", QuoteInput(key)));
     }
-    if (value.empty()) return Error(p_, absl::StrFormat("missing value for tag %s", Quote(key)));
+    if (value.empty())
+      return Error(p_, absl::StrFormat("missing value for tag %s", QuoteInput(key)));
     if (num_tags_ == tags_.size()) tags_.emplace_back();
     Label& tag = tags_[num_tags_++];
     Unescape(Element::kKeyOrTagValue, key, &tag.name);
@@ -187,7 +179,7 @@ absl::Status InfluxParser::ParseLine() {
     const std::string_view key = ScanElement(Element::kKeyOrTagValue);
     if (key.empty()) return Error(p_, "missing field key");
     if (p_ == end_ || *p_ != '=') {
-      return Error(p_, absl::StrFormat("expected '=' after field key %s", Quote(key)));
+      return Error(p_, absl::StrFormat("expected '=' after field key %s", QuoteInput(key)));
     }
     ++p_;
     const char* const value_at = p_;
@@ -197,19 +189,19 @@ absl::Status InfluxParser::ParseLine() {
       while (p_ < end_ && *p_ != '"') p_ += (*p_ == '\\' && p_ + 1 < end_) ? 2 : 1;
       if (p_ >= end_) {
         return Error(value_at,
-                     absl::StrFormat("unterminated string value for field %s", Quote(key)));
+                     absl::StrFormat("unterminated string value for field %s", QuoteInput(key)));
       }
       ++p_;
     } else {
       while (p_ < end_ && *p_ != ',' && *p_ != ' ') ++p_;
       const std::string_view text(value_at, static_cast<size_t>(p_ - value_at));
       if (text.empty()) {
-        return Error(value_at, absl::StrFormat("missing value for field %s", Quote(key)));
+        return Error(value_at, absl::StrFormat("missing value for field %s", QuoteInput(key)));
       }
       double value = 0;
       if (!ParseFieldValue(text, &value)) {
-        return Error(value_at, absl::StrFormat("invalid field value %s for field %s", Quote(text),
-                                               Quote(key)));
+        return Error(value_at, absl::StrFormat("invalid field value %s for field %s",
+                                               QuoteInput(text), QuoteInput(key)));
       }
       Unescape(Element::kKeyOrTagValue, key, &field_);
       AddSeries(field_, value);
@@ -219,8 +211,8 @@ absl::Status InfluxParser::ParseLine() {
       continue;
     }
     if (p_ < end_ && *p_ != ' ') {
-      return Error(p_,
-                   absl::StrFormat("expected ',' or ' ' after the value of field %s", Quote(key)));
+      return Error(
+          p_, absl::StrFormat("expected ',' or ' ' after the value of field %s", QuoteInput(key)));
     }
     break;
   }
@@ -233,7 +225,7 @@ absl::Status InfluxParser::ParseLine() {
     const std::string_view text(ts_at, static_cast<size_t>(p_ - ts_at));
     int64_t t = 0;
     if (!ParseDecimalInt64(text, &t)) {
-      return Error(ts_at, absl::StrFormat("invalid timestamp %s", Quote(text)));
+      return Error(ts_at, absl::StrFormat("invalid timestamp %s", QuoteInput(text)));
     }
     // Floor division, so a timestamp before 1970 lands in the millisecond that holds it.
     const __int128 ns = static_cast<__int128>(t) * options_.ns_per_unit;
@@ -247,7 +239,8 @@ absl::Status InfluxParser::ParseLine() {
     while (p_ < end_ && *p_ == ' ') ++p_;
     if (p_ < end_) {
       const std::string_view extra(p_, static_cast<size_t>(end_ - p_));
-      return Error(p_, absl::StrFormat("unexpected text %s after the timestamp", Quote(extra)));
+      return Error(p_,
+                   absl::StrFormat("unexpected text %s after the timestamp", QuoteInput(extra)));
     }
   }
   for (size_t i = first_series; i < out_->series.size(); ++i) {
@@ -302,7 +295,7 @@ absl::StatusOr<int64_t> InfluxPrecision(std::string_view precision) {
     if (precision == unit.name) return unit.ns;
   }
   return absl::InvalidArgumentError(absl::StrFormat(
-      "invalid precision %s: want n, ns, u, us, \xC2\xB5, ms, s, m or h", Quote(precision)));
+      "invalid precision %s: want n, ns, u, us, \xC2\xB5, ms, s, m or h", QuoteInput(precision)));
 }
 
 absl::Status ParseInfluxLines(std::string_view body, const InfluxOptions& options,

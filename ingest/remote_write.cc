@@ -21,13 +21,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/arena.h"
 #include "ingest/proto/remote_v1.pb.h"
 #include "ingest/proto/remote_v2.pb.h"
 #include "ingest/wire_reader.h"
+#include "util/quote.h"
 #include "util/status_macros.h"
 
 namespace ember::ingest {
@@ -103,14 +103,6 @@ template <typename Vector>
 void ReserveMore(Vector* v, size_t more) {
   // Geometric, so that a caller appending many requests to one batch stays linear.
   if (v->size() + more > v->capacity()) v->reserve(std::max(v->size() + more, 2 * v->capacity()));
-}
-
-// Bytes from a request, for an error message: escaped, and cut short if long.
-std::string Quote(std::string_view s) {
-  constexpr size_t kMaxShown = 40;
-  std::string out = absl::CHexEscape(absl::string_view(s.data(), std::min(s.size(), kMaxShown)));
-  if (s.size() > kMaxShown) out += "...";
-  return absl::StrFormat("\"%s\"", out);
 }
 
 // A 2.0 TimeSeries' Metadata, symbol references unresolved.
@@ -511,7 +503,7 @@ absl::Status DecodeRemoteWriteV2(std::string_view body, size_t max_decoded_bytes
       if (num_symbols > 0 && !symbols[0].empty()) {
         return absl::InvalidArgumentError(absl::StrFormat(
             "symbols[0] is %s, not the empty string the spec requires (first reference: %s)",
-            Quote(symbols[0]), Position(i)));
+            util::QuoteInput(symbols[0], /*max_shown=*/40), Position(i)));
       }
       first_symbol_checked = true;
     }
