@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
+#include "ingest/line_cursor.h"
 #include "ingest/parse_number.h"
 #include "util/quote.h"
 #include "util/status_macros.h"
@@ -63,7 +64,7 @@ bool ParseFieldValue(std::string_view s, double* v) {
 class InfluxParser {
  public:
   InfluxParser(std::string_view body, const InfluxOptions& options, DecodedBatch* out)
-      : body_(body), options_(options), out_(out) {}
+      : lines_(body), options_(options), out_(out) {}
 
   absl::Status Parse();
 
@@ -75,17 +76,14 @@ class InfluxParser {
   void AddSeries(std::string_view field, double value);
 
   absl::Status Error(const char* at, std::string_view reason) const {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("line %d, column %d: %s", line_no_, at - line_.data() + 1, reason));
+    return lines_.Error(at, reason);
   }
 
-  const std::string_view body_;
+  LineCursor lines_;
   const InfluxOptions& options_;
   DecodedBatch* const out_;
 
-  std::string_view line_;  // Without its "\n" or "\r\n".
-  uint32_t line_no_ = 0;
-  const char* p_ = nullptr;
+  const char* p_ = nullptr;  // In lines_.line().
   const char* end_ = nullptr;
 
   std::string measurement_;
@@ -100,22 +98,11 @@ absl::Status InfluxParser::Parse() {
         absl::StrFormat("ns_per_unit must be positive, got %d", options_.ns_per_unit));
   }
   out_->kind = PositionKind::kLine;
-  size_t start = 0;
-  while (start < body_.size()) {
-    const size_t newline = body_.find('\n', start);
-    const size_t stop = newline == std::string_view::npos ? body_.size() : newline;
-    line_ = body_.substr(start, stop - start);
-    if (!line_.empty() && line_.back() == '\r') line_.remove_suffix(1);
-    ++line_no_;
-    p_ = line_.data();
-    end_ = p_ + line_.size();
-    if (line_.size() > options_.max_line_bytes) {
-      return Error(line_.data() + options_.max_line_bytes,
-                   absl::StrFormat("line is %d bytes long, over the limit of %d (max_line_bytes)",
-                                   line_.size(), options_.max_line_bytes));
-    }
+  while (lines_.Next()) {
+    p_ = lines_.line().data();
+    end_ = p_ + lines_.line().size();
+    EMBER_RETURN_IF_ERROR(lines_.CheckLength(options_.max_line_bytes));
     EMBER_RETURN_IF_ERROR(ParseLine());
-    start = stop + 1;
   }
   return absl::OkStatus();
 }
@@ -251,7 +238,7 @@ absl::Status InfluxParser::ParseLine() {
 
 void InfluxParser::AddSeries(std::string_view field, double value) {
   DecodedSeries& series = out_->series.emplace_back();
-  series.position = line_no_;
+  series.position = lines_.line_no();
   series.samples.push_back(Sample{0, value});  // The timestamp comes at the end of the line.
   Labels& labels = series.labels;
   labels.reserve(1 + num_tags_ + options_.extra_labels.size());

@@ -14,6 +14,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "ingest/line_cursor.h"
 #include "ingest/parse_number.h"
 #include "util/quote.h"
 #include "util/status_macros.h"
@@ -142,7 +143,7 @@ bool IsKnownMetricType(std::string_view type, bool openmetrics) {
 class TextParser {
  public:
   TextParser(std::string_view body, const TextFormatOptions& options, DecodedBatch* out)
-      : body_(body), options_(options), out_(out) {}
+      : lines_(body), options_(options), out_(out) {}
 
   absl::Status Parse();
 
@@ -170,17 +171,14 @@ class TextParser {
     return std::string_view(begin, static_cast<size_t>(p_ - begin));
   }
   absl::Status Error(const char* at, std::string_view reason) const {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("line %d, column %d: %s", line_no_, at - line_.data() + 1, reason));
+    return lines_.Error(at, reason);
   }
 
-  const std::string_view body_;
+  LineCursor lines_;
   const TextFormatOptions& options_;
   DecodedBatch* const out_;
 
-  std::string_view line_;  // Without its "\n" or "\r\n".
-  uint32_t line_no_ = 0;
-  const char* p_ = nullptr;
+  const char* p_ = nullptr;  // In lines_.line().
   const char* end_ = nullptr;
   bool seen_eof_ = false;
 
@@ -190,31 +188,14 @@ class TextParser {
 
 absl::Status TextParser::Parse() {
   out_->kind = PositionKind::kLine;
-  size_t start = 0;
-  bool ends_with_newline = true;  // An empty body counts as ended.
-  while (start < body_.size()) {
-    const size_t newline = body_.find('\n', start);
-    const size_t stop = newline == std::string_view::npos ? body_.size() : newline;
-    line_ = body_.substr(start, stop - start);
-    if (!line_.empty() && line_.back() == '\r') line_.remove_suffix(1);
-    ++line_no_;
-    p_ = line_.data();
-    end_ = p_ + line_.size();
-    if (line_.size() > options_.max_line_bytes) {
-      return Error(line_.data() + options_.max_line_bytes,
-                   absl::StrFormat("line is %d bytes long, over the limit of %d (max_line_bytes)",
-                                   line_.size(), options_.max_line_bytes));
-    }
+  while (lines_.Next()) {
+    p_ = lines_.line().data();
+    end_ = p_ + lines_.line().size();
+    EMBER_RETURN_IF_ERROR(lines_.CheckLength(options_.max_line_bytes));
     EMBER_RETURN_IF_ERROR(ParseLine());
-    ends_with_newline = newline != std::string_view::npos;
-    start = stop + 1;
   }
   if (options_.openmetrics && !seen_eof_) {
-    if (ends_with_newline) {
-      ++line_no_;
-      line_ = std::string_view(body_.data() + body_.size(), 0);
-    }
-    return Error(line_.data() + line_.size(), "missing \"# EOF\" at the end of OpenMetrics text");
+    return lines_.ErrorAtEnd("missing \"# EOF\" at the end of OpenMetrics text");
   }
   return absl::OkStatus();
 }
@@ -326,7 +307,7 @@ MetricMetadata& TextParser::Family(std::string_view metric) {
 absl::Status TextParser::ParseSample() {
   const char* const start = p_;
   DecodedSeries& series = out_->series.emplace_back();
-  series.position = line_no_;
+  series.position = lines_.line_no();
   Labels& labels = series.labels;
   // Each label has an '=' (values may hold more): one allocation instead of a doubling series.
   labels.reserve(1 + static_cast<size_t>(std::count(p_, end_, '=')) + options_.extra_labels.size());
