@@ -149,8 +149,9 @@ absl::Status InfluxParser::ParseLine() {
     if (p_ < end_ && *p_ == '=') {
       return Error(p_, absl::StrFormat("unescaped '=' in the value of tag %s", QuoteInput(key)));
     }
-    if (value.empty())
+    if (value.empty()) {
       return Error(p_, absl::StrFormat("missing value for tag %s", QuoteInput(key)));
+    }
     if (num_tags_ == tags_.size()) tags_.emplace_back();
     Label& tag = tags_[num_tags_++];
     Unescape(Element::kKeyOrTagValue, key, &tag.name);
