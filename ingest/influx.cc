@@ -6,26 +6,18 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/escaping.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/string_view.h"
+#include "ingest/line_cursor.h"
 #include "ingest/parse_number.h"
+#include "util/quote.h"
 #include "util/status_macros.h"
 
 namespace ember::ingest {
 namespace {
 
-constexpr int64_t kNanosPerMilli = 1'000'000;
+using util::QuoteInput;
 
-// `"text"` for a message: C-escaped, so random bytes stay readable, and cut at 64 bytes.
-std::string Quote(std::string_view s) {
-  constexpr size_t kMaxShown = 64;
-  const bool cut = s.size() > kMaxShown;
-  if (cut) s = s.substr(0, kMaxShown);
-  return absl::StrCat("\"", absl::CHexEscape(absl::string_view(s.data(), s.size())),
-                      cut ? "...\"" : "\"");
-}
+constexpr int64_t kNanosPerMilli = 1'000'000;
 
 // A measurement ends at an unescaped comma or space; a tag key, tag value or field key also at
 // an unescaped equals sign (a stray one in a tag value is an error rather than data).
@@ -72,7 +64,7 @@ bool ParseFieldValue(std::string_view s, double* v) {
 class InfluxParser {
  public:
   InfluxParser(std::string_view body, const InfluxOptions& options, DecodedBatch* out)
-      : body_(body), options_(options), out_(out) {}
+      : lines_(body), options_(options), out_(out) {}
 
   absl::Status Parse();
 
@@ -84,17 +76,14 @@ class InfluxParser {
   void AddSeries(std::string_view field, double value);
 
   absl::Status Error(const char* at, std::string_view reason) const {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("line %d, column %d: %s", line_no_, at - line_.data() + 1, reason));
+    return lines_.Error(at, reason);
   }
 
-  const std::string_view body_;
+  LineCursor lines_;
   const InfluxOptions& options_;
   DecodedBatch* const out_;
 
-  std::string_view line_;  // Without its "\n" or "\r\n".
-  uint32_t line_no_ = 0;
-  const char* p_ = nullptr;
+  const char* p_ = nullptr;  // In lines_.line().
   const char* end_ = nullptr;
 
   std::string measurement_;
@@ -109,22 +98,11 @@ absl::Status InfluxParser::Parse() {
         absl::StrFormat("ns_per_unit must be positive, got %d", options_.ns_per_unit));
   }
   out_->kind = PositionKind::kLine;
-  size_t start = 0;
-  while (start < body_.size()) {
-    const size_t newline = body_.find('\n', start);
-    const size_t stop = newline == std::string_view::npos ? body_.size() : newline;
-    line_ = body_.substr(start, stop - start);
-    if (!line_.empty() && line_.back() == '\r') line_.remove_suffix(1);
-    ++line_no_;
-    p_ = line_.data();
-    end_ = p_ + line_.size();
-    if (line_.size() > options_.max_line_bytes) {
-      return Error(line_.data() + options_.max_line_bytes,
-                   absl::StrFormat("line is %d bytes long, over the limit of %d (max_line_bytes)",
-                                   line_.size(), options_.max_line_bytes));
-    }
+  while (lines_.Next()) {
+    p_ = lines_.line().data();
+    end_ = p_ + lines_.line().size();
+    EMBER_RETURN_IF_ERROR(lines_.CheckLength(options_.max_line_bytes));
     EMBER_RETURN_IF_ERROR(ParseLine());
-    start = stop + 1;
   }
   return absl::OkStatus();
 }
@@ -164,14 +142,16 @@ absl::Status InfluxParser::ParseLine() {
     const std::string_view key = ScanElement(Element::kKeyOrTagValue);
     if (key.empty()) return Error(p_, "missing tag key");
     if (p_ == end_ || *p_ != '=') {
-      return Error(p_, absl::StrFormat("expected '=' after tag key %s", Quote(key)));
+      return Error(p_, absl::StrFormat("expected '=' after tag key %s", QuoteInput(key)));
     }
     ++p_;
     const std::string_view value = ScanElement(Element::kKeyOrTagValue);
     if (p_ < end_ && *p_ == '=') {
-      return Error(p_, absl::StrFormat("unescaped '=' in the value of tag %s", Quote(key)));
+      return Error(p_, absl::StrFormat("unescaped '=' in the value of tag %s", QuoteInput(key)));
     }
-    if (value.empty()) return Error(p_, absl::StrFormat("missing value for tag %s", Quote(key)));
+    if (value.empty()) {
+      return Error(p_, absl::StrFormat("missing value for tag %s", QuoteInput(key)));
+    }
     if (num_tags_ == tags_.size()) tags_.emplace_back();
     Label& tag = tags_[num_tags_++];
     Unescape(Element::kKeyOrTagValue, key, &tag.name);
@@ -187,7 +167,7 @@ absl::Status InfluxParser::ParseLine() {
     const std::string_view key = ScanElement(Element::kKeyOrTagValue);
     if (key.empty()) return Error(p_, "missing field key");
     if (p_ == end_ || *p_ != '=') {
-      return Error(p_, absl::StrFormat("expected '=' after field key %s", Quote(key)));
+      return Error(p_, absl::StrFormat("expected '=' after field key %s", QuoteInput(key)));
     }
     ++p_;
     const char* const value_at = p_;
@@ -197,19 +177,19 @@ absl::Status InfluxParser::ParseLine() {
       while (p_ < end_ && *p_ != '"') p_ += (*p_ == '\\' && p_ + 1 < end_) ? 2 : 1;
       if (p_ >= end_) {
         return Error(value_at,
-                     absl::StrFormat("unterminated string value for field %s", Quote(key)));
+                     absl::StrFormat("unterminated string value for field %s", QuoteInput(key)));
       }
       ++p_;
     } else {
       while (p_ < end_ && *p_ != ',' && *p_ != ' ') ++p_;
       const std::string_view text(value_at, static_cast<size_t>(p_ - value_at));
       if (text.empty()) {
-        return Error(value_at, absl::StrFormat("missing value for field %s", Quote(key)));
+        return Error(value_at, absl::StrFormat("missing value for field %s", QuoteInput(key)));
       }
       double value = 0;
       if (!ParseFieldValue(text, &value)) {
-        return Error(value_at, absl::StrFormat("invalid field value %s for field %s", Quote(text),
-                                               Quote(key)));
+        return Error(value_at, absl::StrFormat("invalid field value %s for field %s",
+                                               QuoteInput(text), QuoteInput(key)));
       }
       Unescape(Element::kKeyOrTagValue, key, &field_);
       AddSeries(field_, value);
@@ -219,8 +199,8 @@ absl::Status InfluxParser::ParseLine() {
       continue;
     }
     if (p_ < end_ && *p_ != ' ') {
-      return Error(p_,
-                   absl::StrFormat("expected ',' or ' ' after the value of field %s", Quote(key)));
+      return Error(
+          p_, absl::StrFormat("expected ',' or ' ' after the value of field %s", QuoteInput(key)));
     }
     break;
   }
@@ -233,7 +213,7 @@ absl::Status InfluxParser::ParseLine() {
     const std::string_view text(ts_at, static_cast<size_t>(p_ - ts_at));
     int64_t t = 0;
     if (!ParseDecimalInt64(text, &t)) {
-      return Error(ts_at, absl::StrFormat("invalid timestamp %s", Quote(text)));
+      return Error(ts_at, absl::StrFormat("invalid timestamp %s", QuoteInput(text)));
     }
     // Floor division, so a timestamp before 1970 lands in the millisecond that holds it.
     const __int128 ns = static_cast<__int128>(t) * options_.ns_per_unit;
@@ -247,7 +227,8 @@ absl::Status InfluxParser::ParseLine() {
     while (p_ < end_ && *p_ == ' ') ++p_;
     if (p_ < end_) {
       const std::string_view extra(p_, static_cast<size_t>(end_ - p_));
-      return Error(p_, absl::StrFormat("unexpected text %s after the timestamp", Quote(extra)));
+      return Error(p_,
+                   absl::StrFormat("unexpected text %s after the timestamp", QuoteInput(extra)));
     }
   }
   for (size_t i = first_series; i < out_->series.size(); ++i) {
@@ -258,7 +239,7 @@ absl::Status InfluxParser::ParseLine() {
 
 void InfluxParser::AddSeries(std::string_view field, double value) {
   DecodedSeries& series = out_->series.emplace_back();
-  series.position = line_no_;
+  series.position = lines_.line_no();
   series.samples.push_back(Sample{0, value});  // The timestamp comes at the end of the line.
   Labels& labels = series.labels;
   labels.reserve(1 + num_tags_ + options_.extra_labels.size());
@@ -302,7 +283,7 @@ absl::StatusOr<int64_t> InfluxPrecision(std::string_view precision) {
     if (precision == unit.name) return unit.ns;
   }
   return absl::InvalidArgumentError(absl::StrFormat(
-      "invalid precision %s: want n, ns, u, us, \xC2\xB5, ms, s, m or h", Quote(precision)));
+      "invalid precision %s: want n, ns, u, us, \xC2\xB5, ms, s, m or h", QuoteInput(precision)));
 }
 
 absl::Status ParseInfluxLines(std::string_view body, const InfluxOptions& options,

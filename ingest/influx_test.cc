@@ -246,6 +246,9 @@ TEST(InfluxTest, PrecisionNamesMapToNanosecondsPerUnit) {
     EXPECT_TRUE(absl::StrContains(got.status().message(), absl::StrCat("\"", bad, "\"")))
         << got.status();
   }
+  // Valid UTF-8 stays readable in the message; a control byte is hex-escaped.
+  EXPECT_EQ(InfluxPrecision("\xC2\xB5s\x01").status().message(),
+            "invalid precision \"\xC2\xB5s\\x01\": want n, ns, u, us, \xC2\xB5, ms, s, m or h");
 }
 
 TEST(InfluxTest, RejectsNonPositiveNanosPerUnit) {

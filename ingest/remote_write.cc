@@ -21,13 +21,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/arena.h"
 #include "ingest/proto/remote_v1.pb.h"
 #include "ingest/proto/remote_v2.pb.h"
 #include "ingest/wire_reader.h"
+#include "util/quote.h"
 #include "util/status_macros.h"
 
 namespace ember::ingest {
@@ -105,14 +105,6 @@ void ReserveMore(Vector* v, size_t more) {
   if (v->size() + more > v->capacity()) v->reserve(std::max(v->size() + more, 2 * v->capacity()));
 }
 
-// Bytes from a request, for an error message: escaped, and cut short if long.
-std::string Quote(std::string_view s) {
-  constexpr size_t kMaxShown = 40;
-  std::string out = absl::CHexEscape(absl::string_view(s.data(), std::min(s.size(), kMaxShown)));
-  if (s.size() > kMaxShown) out += "...";
-  return absl::StrFormat("\"%s\"", out);
-}
-
 // A 2.0 TimeSeries' Metadata, symbol references unresolved.
 struct V2Metadata {
   int32_t type = 0;
@@ -141,136 +133,94 @@ struct SeriesFields {
   }
 };
 
-// Sample, the same in 1.0 and 2.0: value = 1, timestamp = 2. As in any message, a field that
-// appears twice takes its last value.
-bool ParseSample(std::string_view message, Sample* sample) {
-  WireReader r(message, /*level=*/2);
+// The message decoders below read their message from the length-delimited value at `r`, one
+// level deeper than `r`'s (WireReader::ReadMessage), or, for the messages a request holds, from
+// `message` at level 1. Each is a switch over the fields of its message in ingest/proto/; as in
+// any message, a field that appears twice takes its last value.
+
+// Sample, the same in 1.0 and 2.0: value = 1, timestamp = 2.
+bool ReadSample(WireReader& r, Sample* sample) {
   *sample = Sample{};
-  while (!r.empty()) {
-    uint32_t tag;
-    uint64_t t;
-    if (!r.ReadTag(&tag)) return false;
+  return r.ReadMessage([&](uint32_t tag, WireReader& m) {
     switch (tag) {
       case WireTag(1, kFixed64):
-        if (!r.ReadDouble(&sample->v)) return false;
-        break;
+        return m.ReadDouble(&sample->v);
       case WireTag(2, kVarint):
-        if (!r.ReadVarint(&t)) return false;
-        sample->t = static_cast<int64_t>(t);
-        break;
+        return m.ReadVarintAs(&sample->t);
       default:
-        if (!r.Skip(tag)) return false;
+        return m.Skip(tag);
     }
-  }
-  return true;
+  });
 }
 
 // 1.0 Label: name = 1, value = 2.
-bool ParseV1Label(std::string_view message, int level, std::string_view* name,
-                  std::string_view* value) {
-  WireReader r(message, level);
+bool ReadV1Label(WireReader& r, std::string_view* name, std::string_view* value) {
   *name = *value = std::string_view();
-  while (!r.empty()) {
-    uint32_t tag;
-    if (!r.ReadTag(&tag)) return false;
+  return r.ReadMessage([&](uint32_t tag, WireReader& m) {
     switch (tag) {
       case WireTag(1, kLengthDelimited):
-        if (!r.ReadBytes(name)) return false;
-        break;
+        return m.ReadBytes(name);
       case WireTag(2, kLengthDelimited):
-        if (!r.ReadBytes(value)) return false;
-        break;
+        return m.ReadBytes(value);
       default:
-        if (!r.Skip(tag)) return false;
+        return m.Skip(tag);
     }
-  }
-  return true;
+  });
 }
 
 // 1.0 Exemplar: labels = 1, value = 2, timestamp = 3. Ignored, but read through all the same,
 // so that a request is accepted exactly when the generated parser would accept it.
-bool CheckV1Exemplar(std::string_view message) {
-  WireReader r(message, /*level=*/2);
-  while (!r.empty()) {
-    uint32_t tag;
-    std::string_view value, name, label_value;
-    if (!r.ReadTag(&tag)) return false;
-    if (tag == WireTag(1, kLengthDelimited)) {
-      if (!r.ReadBytes(&value) || !ParseV1Label(value, /*level=*/3, &name, &label_value)) {
-        return false;
-      }
-    } else if (!r.Skip(tag)) {
-      return false;
-    }
-  }
-  return true;
+bool CheckV1Exemplar(WireReader& r) {
+  return r.ReadMessage([](uint32_t tag, WireReader& m) {
+    std::string_view name, value;
+    return tag == WireTag(1, kLengthDelimited) ? ReadV1Label(m, &name, &value) : m.Skip(tag);
+  });
 }
 
 // 1.0 TimeSeries: labels = 1, samples = 2, exemplars = 3 (checked, ignored), histograms = 4
 // (counted; declared `bytes` in ingest/proto/, so neither parser looks inside).
 bool ParseV1Series(std::string_view message, SeriesFields* fields) {
   fields->Clear();
-  WireReader r(message, /*level=*/1);
-  while (!r.empty()) {
-    uint32_t tag;
-    std::string_view value;
-    if (!r.ReadTag(&tag)) return false;
+  return WireReader::ForEachField(message, /*level=*/1, [&](uint32_t tag, WireReader& r) {
     switch (tag) {
       case WireTag(1, kLengthDelimited): {
-        auto& [name, label_value] = fields->labels.emplace_back();
-        if (!r.ReadBytes(&value) || !ParseV1Label(value, /*level=*/2, &name, &label_value)) {
-          return false;
-        }
-        break;
+        auto& [name, value] = fields->labels.emplace_back();
+        return ReadV1Label(r, &name, &value);
       }
       case WireTag(2, kLengthDelimited):
-        if (!r.ReadBytes(&value) || !ParseSample(value, &fields->samples.emplace_back())) {
-          return false;
-        }
-        break;
+        return ReadSample(r, &fields->samples.emplace_back());
       case WireTag(3, kLengthDelimited):
-        if (!r.ReadBytes(&value) || !CheckV1Exemplar(value)) return false;
-        break;
+        return CheckV1Exemplar(r);
       case WireTag(4, kLengthDelimited):
-        if (!r.ReadBytes(&value)) return false;
         ++fields->num_histograms;
-        break;
+        return r.Skip(tag);
       default:
-        if (!r.Skip(tag)) return false;
+        return r.Skip(tag);
     }
-  }
-  return true;
+  });
 }
 
 // 1.0 MetricMetadata: type = 1, metric_family_name = 2, help = 4, unit = 5.
 bool ParseV1Metadata(std::string_view message, MetricMetadata* md) {
-  WireReader r(message, /*level=*/1);
-  uint64_t type = 0;
+  int32_t type = 0;  // An enum is an int32 on the wire.
   std::string_view metric, help, unit;
-  while (!r.empty()) {
-    uint32_t tag;
-    if (!r.ReadTag(&tag)) return false;
-    bool ok = true;
+  const bool ok = WireReader::ForEachField(message, /*level=*/1, [&](uint32_t tag, WireReader& r) {
     switch (tag) {
       case WireTag(1, kVarint):
-        ok = r.ReadVarint(&type);
-        break;
+        return r.ReadVarintAs(&type);
       case WireTag(2, kLengthDelimited):
-        ok = r.ReadBytes(&metric);
-        break;
+        return r.ReadBytes(&metric);
       case WireTag(4, kLengthDelimited):
-        ok = r.ReadBytes(&help);
-        break;
+        return r.ReadBytes(&help);
       case WireTag(5, kLengthDelimited):
-        ok = r.ReadBytes(&unit);
-        break;
+        return r.ReadBytes(&unit);
       default:
-        ok = r.Skip(tag);
+        return r.Skip(tag);
     }
-    if (!ok) return false;
-  }
+  });
+  if (!ok) return false;
   md->metric.assign(metric);
-  md->type.assign(TypeName(static_cast<int32_t>(type)));  // An enum is an int32 on the wire.
+  md->type.assign(TypeName(type));
   md->help.assign(help);
   md->unit.assign(unit);
   return true;
@@ -278,60 +228,41 @@ bool ParseV1Metadata(std::string_view message, MetricMetadata* md) {
 
 // 2.0 Metadata: type = 1, help_ref = 3, unit_ref = 4. A second occurrence of the message
 // merges into the first, field by field, as the generated parser does.
-bool ParseV2Metadata(std::string_view message, V2Metadata* md) {
-  WireReader r(message, /*level=*/2);
-  while (!r.empty()) {
-    uint32_t tag;
-    uint64_t v;
-    if (!r.ReadTag(&tag)) return false;
+bool ReadV2Metadata(WireReader& r, V2Metadata* md) {
+  return r.ReadMessage([&](uint32_t tag, WireReader& m) {
     switch (tag) {
       case WireTag(1, kVarint):
-        if (!r.ReadVarint(&v)) return false;
-        md->type = static_cast<int32_t>(v);
-        break;
+        return m.ReadVarintAs(&md->type);
       case WireTag(3, kVarint):
-        if (!r.ReadVarint(&v)) return false;
-        md->help_ref = static_cast<uint32_t>(v);
-        break;
+        return m.ReadVarintAs(&md->help_ref);
       case WireTag(4, kVarint):
-        if (!r.ReadVarint(&v)) return false;
-        md->unit_ref = static_cast<uint32_t>(v);
-        break;
+        return m.ReadVarintAs(&md->unit_ref);
       default:
-        if (!r.Skip(tag)) return false;
+        return m.Skip(tag);
     }
-  }
-  return true;
+  });
 }
 
-// Appends the elements of a packed repeated uint32 field (higher bits dropped, as the generated
-// parser drops them).
-bool ReadPackedUint32(std::string_view packed, std::vector<uint32_t>* out) {
-  WireReader r(packed);
-  while (!r.empty()) {
-    uint64_t v;
-    if (!r.ReadVarint(&v)) return false;
-    out->push_back(static_cast<uint32_t>(v));
+// Appends the elements of a packed repeated uint32 field at `r` (higher bits dropped, as the
+// generated parser drops them).
+bool ReadPackedUint32(WireReader& r, std::vector<uint32_t>* out) {
+  std::string_view packed;
+  if (!r.ReadBytes(&packed)) return false;
+  WireReader elements(packed);
+  while (!elements.empty()) {
+    if (!elements.ReadVarintAs(&out->emplace_back())) return false;
   }
   return true;
 }
 
 // 2.0 Exemplar: labels_refs = 1, value = 2, timestamp = 3. Ignored, but read through like a
 // 1.0 exemplar.
-bool CheckV2Exemplar(std::string_view message, std::vector<uint32_t>* scratch) {
-  WireReader r(message, /*level=*/2);
-  while (!r.empty()) {
-    uint32_t tag;
-    std::string_view value;
-    if (!r.ReadTag(&tag)) return false;
-    if (tag == WireTag(1, kLengthDelimited)) {
-      scratch->clear();
-      if (!r.ReadBytes(&value) || !ReadPackedUint32(value, scratch)) return false;
-    } else if (!r.Skip(tag)) {
-      return false;
-    }
-  }
-  return true;
+bool CheckV2Exemplar(WireReader& r, std::vector<uint32_t>* scratch) {
+  return r.ReadMessage([&](uint32_t tag, WireReader& m) {
+    if (tag != WireTag(1, kLengthDelimited)) return m.Skip(tag);
+    scratch->clear();
+    return ReadPackedUint32(m, scratch);
+  });
 }
 
 // 2.0 TimeSeries: labels_refs = 1 (packed, or one varint per element: parsers accept both),
@@ -339,43 +270,33 @@ bool CheckV2Exemplar(std::string_view message, std::vector<uint32_t>* scratch) {
 // metadata = 5, created_timestamp = 6 (skipped).
 bool ParseV2Series(std::string_view message, SeriesFields* fields) {
   fields->Clear();
-  WireReader r(message, /*level=*/1);
-  while (!r.empty()) {
-    uint32_t tag;
-    uint64_t v;
-    std::string_view value;
-    if (!r.ReadTag(&tag)) return false;
+  return WireReader::ForEachField(message, /*level=*/1, [&](uint32_t tag, WireReader& r) {
     switch (tag) {
       case WireTag(1, kLengthDelimited):
-        if (!r.ReadBytes(&value) || !ReadPackedUint32(value, &fields->label_refs)) return false;
-        break;
+        return ReadPackedUint32(r, &fields->label_refs);
       case WireTag(1, kVarint):
-        if (!r.ReadVarint(&v)) return false;
-        fields->label_refs.push_back(static_cast<uint32_t>(v));
-        break;
+        return r.ReadVarintAs(&fields->label_refs.emplace_back());
       case WireTag(2, kLengthDelimited):
-        if (!r.ReadBytes(&value) || !ParseSample(value, &fields->samples.emplace_back())) {
-          return false;
-        }
-        break;
+        return ReadSample(r, &fields->samples.emplace_back());
       case WireTag(3, kLengthDelimited):
-        if (!r.ReadBytes(&value)) return false;
         ++fields->num_histograms;
-        break;
+        return r.Skip(tag);
       case WireTag(4, kLengthDelimited):
-        if (!r.ReadBytes(&value) || !CheckV2Exemplar(value, &fields->exemplar_refs)) {
-          return false;
-        }
-        break;
+        return CheckV2Exemplar(r, &fields->exemplar_refs);
       case WireTag(5, kLengthDelimited):
-        if (!r.ReadBytes(&value) || !ParseV2Metadata(value, &fields->metadata)) return false;
         fields->has_metadata = true;
-        break;
+        return ReadV2Metadata(r, &fields->metadata);
       default:
-        if (!r.Skip(tag)) return false;
+        return r.Skip(tag);
     }
-  }
-  return true;
+  });
+}
+
+// A request the generated parser would refuse: `where` is "" or names the part, as
+// ": timeseries[3]".
+absl::Status MalformedError(std::string_view message, size_t size, std::string_view where) {
+  return absl::InvalidArgumentError(
+      absl::StrFormat("protobuf: cannot parse %s (%d bytes)%s", message, size, where));
 }
 
 absl::Status HistogramsError(int i) {
@@ -406,8 +327,7 @@ absl::Status DecodeRemoteWriteV1(std::string_view body, size_t max_decoded_bytes
   out->kind = PositionKind::kTimeseries;
   EMBER_ASSIGN_OR_RETURN(const Uncompressed raw, Uncompress(body, max_decoded_bytes));
   auto malformed = [&](std::string_view where) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "protobuf: cannot parse WriteRequest (%d bytes)%s", raw.bytes.size(), where));
+    return MalformedError("WriteRequest", raw.bytes.size(), where);
   };
 
   // WriteRequest: timeseries = 1, metadata = 3.
@@ -451,33 +371,25 @@ absl::Status DecodeRemoteWriteV2(std::string_view body, size_t max_decoded_bytes
   out->kind = PositionKind::kTimeseries;
   EMBER_ASSIGN_OR_RETURN(const Uncompressed raw, Uncompress(body, max_decoded_bytes));
   auto malformed = [&](std::string_view where) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("protobuf: cannot parse io.prometheus.write.v2.Request (%d bytes)%s",
-                        raw.bytes.size(), where));
+    return MalformedError("io.prometheus.write.v2.Request", raw.bytes.size(), where);
   };
 
   // Request: symbols = 4, timeseries = 5 (1 to 3 are reserved). The symbols may come after the
   // series that refer to them, so a first pass collects both.
   std::vector<std::string_view> symbols;
   std::vector<std::string_view> series_messages;
-  WireReader request(raw.bytes);
-  while (!request.empty()) {
-    uint32_t tag;
-    std::string_view value;
-    if (!request.ReadTag(&tag)) return malformed("");
-    switch (tag) {
-      case WireTag(4, kLengthDelimited):
-        if (!request.ReadBytes(&value)) return malformed("");
-        symbols.push_back(value);
-        break;
-      case WireTag(5, kLengthDelimited):
-        if (!request.ReadBytes(&value)) return malformed("");
-        series_messages.push_back(value);
-        break;
-      default:
-        if (!request.Skip(tag)) return malformed("");
-    }
-  }
+  const bool ok =
+      WireReader::ForEachField(raw.bytes, /*level=*/0, [&](uint32_t tag, WireReader& r) {
+        switch (tag) {
+          case WireTag(4, kLengthDelimited):
+            return r.ReadBytes(&symbols.emplace_back());
+          case WireTag(5, kLengthDelimited):
+            return r.ReadBytes(&series_messages.emplace_back());
+          default:
+            return r.Skip(tag);
+        }
+      });
+  if (!ok) return malformed("");
 
   const uint32_t num_symbols = static_cast<uint32_t>(symbols.size());
   auto ref_error = [&](int i, std::string_view field, uint32_t ref) {
@@ -511,7 +423,7 @@ absl::Status DecodeRemoteWriteV2(std::string_view body, size_t max_decoded_bytes
       if (num_symbols > 0 && !symbols[0].empty()) {
         return absl::InvalidArgumentError(absl::StrFormat(
             "symbols[0] is %s, not the empty string the spec requires (first reference: %s)",
-            Quote(symbols[0]), Position(i)));
+            util::QuoteInput(symbols[0], /*max_shown=*/40), Position(i)));
       }
       first_symbol_checked = true;
     }

@@ -14,12 +14,16 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/string_view.h"
+#include "ingest/line_cursor.h"
 #include "ingest/parse_number.h"
+#include "util/quote.h"
 #include "util/status_macros.h"
+#include "util/strings.h"
 
 namespace ember::ingest {
 namespace {
+
+using util::QuoteInput;
 
 // Prometheus's lexer treats only these as blanks inside a line.
 bool IsSpace(char c) { return c == ' ' || c == '\t'; }
@@ -40,19 +44,10 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-// `"text"` for a message: C-escaped, so random bytes stay readable, and cut at 64 bytes.
-std::string Quote(std::string_view s) {
-  constexpr size_t kMaxShown = 64;
-  const bool cut = s.size() > kMaxShown;
-  if (cut) s = s.substr(0, kMaxShown);
-  return absl::StrCat("\"", absl::CHexEscape(absl::string_view(s.data(), s.size())),
-                      cut ? "...\"" : "\"");
-}
-
 // `'c'` for a message about one byte; C-escaped unless printable ASCII.
 std::string QuoteChar(char c) {
   if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') return std::string{'\'', c, '\''};
-  return absl::StrCat("'", absl::CHexEscape(absl::string_view(&c, 1)), "'");
+  return absl::StrCat("'", absl::CHexEscape(util::AsAbsl(std::string_view(&c, 1))), "'");
 }
 
 // A sample value as Go's strconv.ParseFloat reads it, less hex floats: case-insensitive NaN,
@@ -148,7 +143,7 @@ bool IsKnownMetricType(std::string_view type, bool openmetrics) {
 class TextParser {
  public:
   TextParser(std::string_view body, const TextFormatOptions& options, DecodedBatch* out)
-      : body_(body), options_(options), out_(out) {}
+      : lines_(body), options_(options), out_(out) {}
 
   absl::Status Parse();
 
@@ -176,17 +171,14 @@ class TextParser {
     return std::string_view(begin, static_cast<size_t>(p_ - begin));
   }
   absl::Status Error(const char* at, std::string_view reason) const {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("line %d, column %d: %s", line_no_, at - line_.data() + 1, reason));
+    return lines_.Error(at, reason);
   }
 
-  const std::string_view body_;
+  LineCursor lines_;
   const TextFormatOptions& options_;
   DecodedBatch* const out_;
 
-  std::string_view line_;  // Without its "\n" or "\r\n".
-  uint32_t line_no_ = 0;
-  const char* p_ = nullptr;
+  const char* p_ = nullptr;  // In lines_.line().
   const char* end_ = nullptr;
   bool seen_eof_ = false;
 
@@ -196,31 +188,14 @@ class TextParser {
 
 absl::Status TextParser::Parse() {
   out_->kind = PositionKind::kLine;
-  size_t start = 0;
-  bool ends_with_newline = true;  // An empty body counts as ended.
-  while (start < body_.size()) {
-    const size_t newline = body_.find('\n', start);
-    const size_t stop = newline == std::string_view::npos ? body_.size() : newline;
-    line_ = body_.substr(start, stop - start);
-    if (!line_.empty() && line_.back() == '\r') line_.remove_suffix(1);
-    ++line_no_;
-    p_ = line_.data();
-    end_ = p_ + line_.size();
-    if (line_.size() > options_.max_line_bytes) {
-      return Error(line_.data() + options_.max_line_bytes,
-                   absl::StrFormat("line is %d bytes long, over the limit of %d (max_line_bytes)",
-                                   line_.size(), options_.max_line_bytes));
-    }
+  while (lines_.Next()) {
+    p_ = lines_.line().data();
+    end_ = p_ + lines_.line().size();
+    EMBER_RETURN_IF_ERROR(lines_.CheckLength(options_.max_line_bytes));
     EMBER_RETURN_IF_ERROR(ParseLine());
-    ends_with_newline = newline != std::string_view::npos;
-    start = stop + 1;
   }
   if (options_.openmetrics && !seen_eof_) {
-    if (ends_with_newline) {
-      ++line_no_;
-      line_ = std::string_view(body_.data() + body_.size(), 0);
-    }
-    return Error(line_.data() + line_.size(), "missing \"# EOF\" at the end of OpenMetrics text");
+    return lines_.ErrorAtEnd("missing \"# EOF\" at the end of OpenMetrics text");
   }
   return absl::OkStatus();
 }
@@ -269,7 +244,7 @@ absl::Status TextParser::ParseMetadata(std::string_view keyword) {
   }
   if (p_ < end_ && !IsSpace(*p_)) {
     return Error(p_, absl::StrFormat("unexpected character %s after metric name %s", QuoteChar(*p_),
-                                     Quote(metric)));
+                                     QuoteInput(metric)));
   }
   MetricMetadata& family = Family(metric);
   if (keyword == "HELP") {
@@ -305,7 +280,7 @@ absl::Status TextParser::ParseMetadata(std::string_view keyword) {
     if (value.empty()) return Error(value_at, "missing metric type after TYPE");
     if (!IsKnownMetricType(value, options_.openmetrics)) {
       return Error(value_at,
-                   absl::StrFormat("invalid metric type %s (%s knows %s)", Quote(value),
+                   absl::StrFormat("invalid metric type %s (%s knows %s)", QuoteInput(value),
                                    options_.openmetrics ? "OpenMetrics" : "text format 0.0.4",
                                    options_.openmetrics
                                        ? "counter, gauge, histogram, gaugehistogram, summary, "
@@ -321,8 +296,7 @@ absl::Status TextParser::ParseMetadata(std::string_view keyword) {
 }
 
 MetricMetadata& TextParser::Family(std::string_view metric) {
-  const absl::string_view key(metric.data(), metric.size());
-  auto it = families_.find(key);
+  auto it = families_.find(util::AsAbsl(metric));
   if (it == families_.end()) {
     it = families_.emplace(std::string(metric), out_->metadata.size()).first;
     out_->metadata.emplace_back().metric.assign(metric);
@@ -333,7 +307,7 @@ MetricMetadata& TextParser::Family(std::string_view metric) {
 absl::Status TextParser::ParseSample() {
   const char* const start = p_;
   DecodedSeries& series = out_->series.emplace_back();
-  series.position = line_no_;
+  series.position = lines_.line_no();
   Labels& labels = series.labels;
   // Each label has an '=' (values may hold more): one allocation instead of a doubling series.
   labels.reserve(1 + static_cast<size_t>(std::count(p_, end_, '=')) + options_.extra_labels.size());
@@ -344,7 +318,7 @@ absl::Status TextParser::ParseSample() {
     const std::string_view name(begin, static_cast<size_t>(p_ - begin));
     if (p_ < end_ && !IsSpace(*p_) && *p_ != '{') {
       return Error(p_, absl::StrFormat("unexpected character %s after metric name %s",
-                                       QuoteChar(*p_), Quote(name)));
+                                       QuoteChar(*p_), QuoteInput(name)));
     }
     labels.push_back(Label{std::string(kMetricNameLabel), std::string(name)});
     have_name = true;
@@ -362,7 +336,7 @@ absl::Status TextParser::ParseSample() {
   if (value_text.empty()) return Error(p_, "missing value");
   Sample sample{options_.default_timestamp_ms, 0};
   if (!ParseSampleValue(value_text, &sample.v)) {
-    return Error(value_text.data(), absl::StrFormat("invalid value %s", Quote(value_text)));
+    return Error(value_text.data(), absl::StrFormat("invalid value %s", QuoteInput(value_text)));
   }
   SkipSpaces();
   if (p_ < end_ && !(options_.openmetrics && *p_ == '#')) {
@@ -370,7 +344,7 @@ absl::Status TextParser::ParseSample() {
     const bool ok = options_.openmetrics ? ParseSecondsAsMs(ts_text, &sample.t)
                                          : ParseDecimalInt64(ts_text, &sample.t);
     if (!ok) {
-      return Error(ts_text.data(), absl::StrFormat("invalid timestamp %s", Quote(ts_text)));
+      return Error(ts_text.data(), absl::StrFormat("invalid timestamp %s", QuoteInput(ts_text)));
     }
     SkipSpaces();
   }
@@ -379,7 +353,8 @@ absl::Status TextParser::ParseSample() {
       EMBER_RETURN_IF_ERROR(ParseExemplar());
     } else {
       const std::string_view extra(p_, static_cast<size_t>(end_ - p_));
-      return Error(p_, absl::StrFormat("unexpected text %s after the timestamp", Quote(extra)));
+      return Error(p_,
+                   absl::StrFormat("unexpected text %s after the timestamp", QuoteInput(extra)));
     }
   }
   series.samples.push_back(sample);
@@ -409,19 +384,20 @@ absl::Status TextParser::ParseExemplar() {
   double value = 0;
   if (!ParseSampleValue(value_text, &value)) {
     return Error(value_text.data(),
-                 absl::StrFormat("invalid exemplar value %s", Quote(value_text)));
+                 absl::StrFormat("invalid exemplar value %s", QuoteInput(value_text)));
   }
   SkipSpaces();
   if (p_ == end_) return absl::OkStatus();
   const std::string_view ts_text = ReadToken();
   int64_t t = 0;
   if (!ParseSecondsAsMs(ts_text, &t)) {
-    return Error(ts_text.data(), absl::StrFormat("invalid exemplar timestamp %s", Quote(ts_text)));
+    return Error(ts_text.data(),
+                 absl::StrFormat("invalid exemplar timestamp %s", QuoteInput(ts_text)));
   }
   SkipSpaces();
   if (p_ < end_) {
     const std::string_view extra(p_, static_cast<size_t>(end_ - p_));
-    return Error(p_, absl::StrFormat("unexpected text %s after the exemplar", Quote(extra)));
+    return Error(p_, absl::StrFormat("unexpected text %s after the exemplar", QuoteInput(extra)));
   }
   return absl::OkStatus();
 }
@@ -459,13 +435,13 @@ absl::Status TextParser::ReadLabelSet(Labels* labels, bool* have_name) {
       label->name.assign(kMetricNameLabel);
     } else {
       if (p_ == end_ || *p_ != '=') {
-        return Error(p_, absl::StrFormat("expected '=' after label name %s", Quote(name)));
+        return Error(p_, absl::StrFormat("expected '=' after label name %s", QuoteInput(name)));
       }
       ++p_;
       SkipSpaces();
       if (p_ == end_ || *p_ != '"') {
-        return Error(p_,
-                     absl::StrFormat("expected '\"' to open the value of label %s", Quote(name)));
+        return Error(
+            p_, absl::StrFormat("expected '\"' to open the value of label %s", QuoteInput(name)));
       }
       EMBER_RETURN_IF_ERROR(ReadQuoted(label != nullptr ? &label->value : nullptr, "label value"));
       SkipSpaces();
@@ -476,8 +452,8 @@ absl::Status TextParser::ReadLabelSet(Labels* labels, bool* have_name) {
       return absl::OkStatus();
     }
     if (*p_ != ',') {
-      return Error(p_, absl::StrFormat("expected ',' or '}' after label %s, got %s", Quote(name),
-                                       QuoteChar(*p_)));
+      return Error(p_, absl::StrFormat("expected ',' or '}' after label %s, got %s",
+                                       QuoteInput(name), QuoteChar(*p_)));
     }
     ++p_;  // A trailing comma before '}' is fine.
   }
@@ -507,8 +483,9 @@ absl::Status TextParser::ReadQuoted(std::string* out, std::string_view what) {
         unescaped = '\n';
         break;
       default:
-        return Error(p_, absl::StrFormat("invalid escape \\%s in %s",
-                                         absl::CHexEscape(absl::string_view(&e, 1)), what));
+        return Error(
+            p_, absl::StrFormat("invalid escape \\%s in %s",
+                                absl::CHexEscape(util::AsAbsl(std::string_view(&e, 1))), what));
     }
     if (out != nullptr) out->push_back(unescaped);
     p_ += 2;

@@ -415,6 +415,8 @@ TEST(TextFormatTest, ReportsEachErrorWithLineAndColumn) {
        "line 1, column 21: unexpected text \"3\" after the exemplar", true},
       {"foo 1 2 # {a=\"b\"} 1 \n# EOF", "OK", true},
       {"foo\xff 1", "line 1, column 4: unexpected character '\\xff' after metric name \"foo\""},
+      {"foo 1\xC3\xA9", "line 1, column 5: invalid value \"1\xC3\xA9\""},  // é stays readable.
+      {"foo 1\xC3", "line 1, column 5: invalid value \"1\\xc3\""},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(Escaped(c.body));

@@ -35,6 +35,29 @@ class WireReader {
   explicit WireReader(std::string_view bytes, int level = 0)
       : p_(bytes.data()), end_(bytes.data() + bytes.size()), level_(level) {}
 
+  // The loop every message decoder runs: calls `on_field(tag, reader)` for each field of
+  // `message` (nested `level` deep), in order, with `reader` positioned at the field's value.
+  // `on_field` reads the value, or Skip()s it, and returns false if it is malformed; a decoder
+  // is then a switch over WireTag()s with `default: return reader.Skip(tag);`. False for a
+  // malformed tag or as soon as `on_field` returns false.
+  template <typename OnField>
+  static bool ForEachField(std::string_view message, int level, OnField&& on_field) {
+    WireReader r(message, level);
+    while (!r.empty()) {
+      uint32_t tag;
+      if (!r.ReadTag(&tag) || !on_field(tag, r)) return false;
+    }
+    return true;
+  }
+
+  // Reads a length-delimited value as a message nested one level deeper than this one and
+  // runs ForEachField() over it.
+  template <typename OnField>
+  bool ReadMessage(OnField&& on_field) {
+    std::string_view message;
+    return ReadBytes(&message) && ForEachField(message, level_ + 1, on_field);
+  }
+
   bool empty() const { return p_ == end_; }
 
   // The next tag. Like the generated parser, reads at most 5 bytes and drops bits past the 32nd;
@@ -77,6 +100,16 @@ class WireReader {
     if (end_ - p_ < 8) return false;
     std::memcpy(v, p_, 8);
     p_ += 8;
+    return true;
+  }
+
+  // A varint into a narrower or signed field (int64, int32, uint32, an enum): the low bits,
+  // two's complement, as the generated parser keeps them.
+  template <typename Int>
+  bool ReadVarintAs(Int* v) {
+    uint64_t u;
+    if (!ReadVarint(&u)) return false;
+    *v = static_cast<Int>(u);
     return true;
   }
 

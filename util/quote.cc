@@ -63,8 +63,10 @@ std::string QuoteInput(std::string_view s, size_t max_shown) {
     s = s.substr(0, end);
   }
   const absl::string_view text = AsAbsl(s);
-  return absl::StrCat("\"", IsValidUtf8(s) ? absl::Utf8SafeCEscape(text) : absl::CHexEscape(text),
-                      cut ? "...\"" : "\"");
+  // Hex for controls either way: Utf8SafeCEscape would write them in octal.
+  const std::string escaped =
+      IsValidUtf8(s) ? absl::Utf8SafeCHexEscape(text) : absl::CHexEscape(text);
+  return absl::StrCat("\"", escaped, cut ? "...\"" : "\"");
 }
 
 }  // namespace ember::util

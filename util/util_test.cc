@@ -88,6 +88,11 @@ TEST(QuoteTest, QuoteInputCutsLongInputBetweenCharacters) {
   EXPECT_EQ(QuoteInput("\xff"), "\"\\xff\"");
 }
 
+TEST(QuoteTest, QuoteInputHexEscapesControlsAndKeepsValidUtf8) {
+  EXPECT_EQ(QuoteInput("\x01é\x7f"), "\"\\x01é\\x7f\"");  // Hex, as for invalid input.
+  EXPECT_EQ(QuoteInput("\x01\xff"), "\"\\x01\\xff\"");
+}
+
 TEST(ClockTest, NowMsIsTheWallClockInMilliseconds) {
   const int64_t now = NowMs();
   EXPECT_GT(now, 1'700'000'000'000);  // After November 2023.
