@@ -1,7 +1,7 @@
 // The expression level of the PromQL grammar: a recursive-descent parser with precedence
 // climbing for binary operators, over the tokens and selector/label-list rules of the X3
-// grammar (grammar.cc). It counts nesting as it descends, so hostile input such as 100,000
-// parentheses fails at kMaxExprDepth instead of overflowing the stack.
+// grammar (lexer.cc, label_lists.cc). It counts nesting as it descends, so hostile input such
+// as 100,000 parentheses fails at kMaxExprDepth instead of overflowing the stack.
 #include "query/parser/parser.h"
 
 #include <cmath>
