@@ -310,7 +310,9 @@ class Parser {
       vs->matchers.push_back(Matcher{Matcher::Op::kEqual, std::string(kMetricNameLabel), name});
     }
     // Regexes must compile, and a selector must not match every series.
+    // Compiled once here; the evaluator selects with these.
     bool selective = false;
+    vs->compiled_matchers.reserve(vs->matchers.size());
     for (size_t i = 0; i < vs->matchers.size(); ++i) {
       absl::StatusOr<storage::CompiledMatcher> cm = storage::CompiledMatcher::Compile(vs->matchers[i]);
       if (!cm.ok()) {
@@ -318,6 +320,7 @@ class Parser {
         return Fail(pos, std::string_view(cm.status().message().data(), cm.status().message().size()));
       }
       if (!cm->MatchesEmpty()) selective = true;
+      vs->compiled_matchers.push_back(*std::move(cm));
     }
     if (!selective) {
       return Fail(vs->pos.begin, "vector selector must contain at least one non-empty matcher");
