@@ -248,7 +248,7 @@ size_t PutXor(std::span<const Sample> samples, char* out, size_t budget) {
   BitWriter w(out + 1);
   uint64_t prev = Bits(samples[0].v);
   w.Write(prev, 64);
-  XorWindow window;
+  XorWindowInts window;
   const size_t n = samples.size();
   for (size_t i = 1; i < n; ++i) {
     const uint64_t cur = Bits(samples[i].v);

@@ -245,7 +245,7 @@ absl::Status DecodeXorStream(Cursor& c, size_t n, Sample* o) {
   };
   uint64_t bits = r.ReadLong(64);
   o[0].v = std::bit_cast<double>(bits);
-  XorWindow window;
+  XorWindowInts window;
   for (size_t i = 1; i < n; ++i) {
     if (const char* error = ReadXorValue(r, &bits, &window)) [[unlikely]] {
       return fail(error);

@@ -70,7 +70,7 @@ absl::Status DecodeStream(std::string_view buf, uint64_t n, Sink&& sink, StreamE
   if (r.overrun()) return fail("truncated first sample");
   sink(Sample{static_cast<int64_t>(t), std::bit_cast<double>(bits)});
   uint64_t delta = 0;
-  XorWindow window;
+  XorWindowInts window;
   for (uint64_t i = 1; i < n; ++i) {
     uint64_t dod = 0;
     if (r.Read(1) != 0) {
@@ -99,7 +99,8 @@ absl::Status DecodeStream(std::string_view buf, uint64_t n, Sink&& sink, StreamE
   end->max_t = static_cast<int64_t>(t);
   end->delta = delta;
   end->bits = bits;
-  end->window = window;
+  end->window.lead = static_cast<uint8_t>(window.lead);
+  end->window.trail = static_cast<uint8_t>(window.trail);
   end->bit_offset = r.bit_offset();
   return absl::OkStatus();
 }

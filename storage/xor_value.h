@@ -13,15 +13,22 @@
 
 namespace ember::storage {
 
-// The window both sides carry from value to value.
+// The window both sides carry from value to value, as stored (the head chunk keeps one).
 struct XorWindow {
   static constexpr uint8_t kNone = 0xff;  // `lead` before the first window.
   uint8_t lead = kNone;
   uint8_t trail = 0;
 };
+// The same window as ints, for a coder's loop: the compiler keeps it in registers.
+struct XorWindowInts {
+  int lead = XorWindow::kNone;
+  int trail = 0;
+};
 
-// Writes `cur` given the previous value's bits `prev`, updating `*w`.
-inline void WriteXorValue(BitWriter& out, uint64_t prev, uint64_t cur, XorWindow* w) {
+// Writes `cur` given the previous value's bits `prev`, updating `*w` (an XorWindow or an
+// XorWindowInts).
+template <typename Window>
+inline void WriteXorValue(BitWriter& out, uint64_t prev, uint64_t cur, Window* w) {
   const uint64_t x = cur ^ prev;
   if (x == 0) {
     out.Write(0, 1);
@@ -38,15 +45,16 @@ inline void WriteXorValue(BitWriter& out, uint64_t prev, uint64_t cur, XorWindow
     const int sig = 64 - lead - trail;
     out.Write((0b11 << 11) | (lead << 6) | (sig & 63), 13);
     out.Write(x >> trail, sig);
-    w->lead = static_cast<uint8_t>(lead);
-    w->trail = static_cast<uint8_t>(trail);
+    w->lead = static_cast<decltype(w->lead)>(lead);
+    w->trail = static_cast<decltype(w->trail)>(trail);
   }
 }
 
-// Reads the value after `*bits` into `*bits`, updating `*w`. Returns nullptr, or what is wrong
-// with the stream: a window past 64 bits, or one reused before the first. A short stream sets
-// in.overrun() instead; the caller checks it.
-inline const char* ReadXorValue(BitReader& in, uint64_t* bits, XorWindow* w) {
+// Reads the value after `*bits` into `*bits`, updating `*w` (an XorWindow or an
+// XorWindowInts). Returns nullptr, or what is wrong with the stream: a window past 64 bits, or
+// one reused before the first. A short stream sets in.overrun() instead; the caller checks it.
+template <typename Window>
+inline const char* ReadXorValue(BitReader& in, uint64_t* bits, Window* w) {
   if (in.Read(1) == 0) return nullptr;
   if (in.Read(1) != 0) {
     const int lead = static_cast<int>(in.Read(5));
@@ -55,8 +63,8 @@ inline const char* ReadXorValue(BitReader& in, uint64_t* bits, XorWindow* w) {
     if (lead + sig > 64) [[unlikely]] {
       return "XOR window past 64 bits";
     }
-    w->lead = static_cast<uint8_t>(lead);
-    w->trail = static_cast<uint8_t>(64 - lead - sig);
+    w->lead = static_cast<decltype(w->lead)>(lead);
+    w->trail = static_cast<decltype(w->trail)>(64 - lead - sig);
   } else if (w->lead == XorWindow::kNone) [[unlikely]] {
     return "XOR reuses a window before the first one";
   }
