@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ember/query.h"
+#include "storage/matcher.h"
 
 namespace ember::query {
 
@@ -99,6 +100,9 @@ struct VectorSelector : Expr {
   VectorSelector() : Expr(ExprKind::kVectorSelector) {}
   std::string name;  // Empty when the selector was written without a name before the braces.
   std::vector<Matcher> matchers;
+  // `matchers`, compiled once by the parser (which checks that their regexes compile) for the
+  // evaluator's Select(). Empty in a selector built otherwise: the evaluator compiles then.
+  std::vector<storage::CompiledMatcher> compiled_matchers;
   int64_t offset_ms = 0;  // Positive looks back; negative looks forward.
   AtModifier at = AtModifier::kNone;
   int64_t at_ms = 0;  // Set when at == kTimestamp.

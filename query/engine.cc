@@ -39,10 +39,11 @@ Matrix ToMatrix(SeriesList list) {
   return m;
 }
 
-QueryContext MakeContext(Db* db, const EngineOptions& options, std::string_view text,
-                         const std::atomic<bool>* cancel, int64_t start, int64_t end) {
+QueryContext MakeContext(storage::Querier* querier, const EngineOptions& options,
+                         std::string_view text, const std::atomic<bool>* cancel, int64_t start,
+                         int64_t end) {
   QueryContext ctx;
-  ctx.db = db;
+  ctx.querier = querier;
   ctx.options = &options;
   ctx.text = text;
   ctx.cancel = cancel;
@@ -76,13 +77,17 @@ class ReleaseOnExit {
 
 }  // namespace
 
-Engine::Engine(Db* db, EngineOptions options) : db_(db), options_(std::move(options)) {}
+Engine::Engine(storage::Querier* querier, EngineOptions options)
+    : querier_(querier), options_(std::move(options)) {}
+
+Engine::Engine(Db* db, EngineOptions options)
+    : Engine(storage::QuerierOf(db), std::move(options)) {}
 
 absl::StatusOr<QueryResult> Engine::InstantQuery(std::string_view query, int64_t t_ms,
                                                  const std::atomic<bool>* cancel) {
   EMBER_RETURN_IF_ERROR(CheckEvalTime("time", t_ms));
   EMBER_ASSIGN_OR_RETURN(ExprPtr expr, ParseExpr(query));
-  QueryContext ctx = MakeContext(db_, options_, query, cancel, t_ms, t_ms);
+  QueryContext ctx = MakeContext(querier_, options_, query, cancel, t_ms, t_ms);
   ReleaseOnExit release(&ctx);
   Evaluator ev(&ctx, t_ms, t_ms, 1);
   QueryResult out;
@@ -153,7 +158,7 @@ absl::StatusOr<QueryResult> Engine::RangeQuery(std::string_view query, int64_t s
         absl::StrCat("invalid expression type \"", std::string(ValueTypeName(type)),
                      "\" for range query, must be Scalar or instant Vector"));
   }
-  QueryContext ctx = MakeContext(db_, options_, query, cancel, start_ms, end_ms);
+  QueryContext ctx = MakeContext(querier_, options_, query, cancel, start_ms, end_ms);
   ReleaseOnExit release(&ctx);
   Evaluator ev(&ctx, start_ms, end_ms, step_ms);
   EMBER_ASSIGN_OR_RETURN(EvalResult r, ev.Eval(*expr));

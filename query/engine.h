@@ -1,5 +1,6 @@
-// The PromQL engine: parses and evaluates instant and range queries over a storage::Db with
-// Prometheus 3.x semantics. Thread-safe: one Engine serves concurrent queries.
+// The PromQL engine: parses and evaluates instant and range queries with Prometheus 3.x
+// semantics, reading series only through a storage::Querier (storage/querier.h). Thread-safe:
+// one Engine serves concurrent queries.
 #ifndef EMBER_QUERY_ENGINE_H_
 #define EMBER_QUERY_ENGINE_H_
 
@@ -12,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "ember/db.h"
 #include "query/value.h"
+#include "storage/querier.h"
 
 namespace ember::query {
 
@@ -49,6 +51,9 @@ struct QueryResult {
 
 class Engine {
  public:
+  // `querier` must outlive the engine.
+  Engine(storage::Querier* querier, EngineOptions options);
+  // Reads `db` (from Db::Open) through its querier: storage::QuerierOf(db).
   Engine(Db* db, EngineOptions options);
 
   // Evaluation times must lie within +-kMaxEvalTimeMs (query/ast.h); others are
@@ -67,7 +72,7 @@ class Engine {
                                          const std::atomic<bool>* cancel = nullptr);
 
  private:
-  Db* db_;
+  storage::Querier* querier_;
   EngineOptions options_;
 };
 

@@ -17,10 +17,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "ember/db.h"
 #include "query/ast.h"
 #include "query/engine.h"
 #include "query/value.h"
+#include "storage/querier.h"
 #include "util/status_macros.h"
 
 namespace ember::query {
@@ -85,7 +85,7 @@ struct EvalResult {
 
 // State shared by every evaluator of one query.
 struct QueryContext {
-  Db* db = nullptr;
+  storage::Querier* querier = nullptr;  // Every read goes through it.
   const EngineOptions* options = nullptr;
   std::string_view text;  // The query, for annotation positions.
   const std::atomic<bool>* cancel = nullptr;
@@ -152,6 +152,9 @@ uint64_t PrometheusLabelsHash(const Labels& labels);
 // series when offset < ratio (ratio >= 0) or offset >= 1 + ratio (ratio < 0).
 // REQUIRES: -1 <= ratio <= 1.
 bool LimitRatioKeeps(double ratio, const Labels& labels);
+// What a SeriesList's point buffers and a label set cost, for the query's memory account.
+int64_t PointBytes(const SeriesList& list);
+int64_t LabelsBytes(const Labels& labels);
 // Merges series with equal label sets; InvalidArgument when two have a point at the same step.
 absl::Status MergeSameLabelsets(SeriesList* list);
 

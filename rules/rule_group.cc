@@ -106,9 +106,17 @@ struct GroupEvaluator::CompiledRule {
 
 GroupEvaluator::GroupEvaluator(const RuleGroup& group, Db* db, query::EngineOptions engine_options,
                                Labels external_labels, query::QueryExecutor* executor)
+    : GroupEvaluator(group, storage::QuerierOf(db), storage::AppendableOf(db),
+                     std::move(engine_options), std::move(external_labels), executor) {}
+
+GroupEvaluator::GroupEvaluator(const RuleGroup& group, storage::Querier* querier,
+                               storage::Appendable* appendable,
+                               query::EngineOptions engine_options, Labels external_labels,
+                               query::QueryExecutor* executor)
     : group_(group),
-      db_(db),
-      engine_(db, engine_options),
+      querier_(querier),
+      appendable_(appendable),
+      engine_(querier, engine_options),
       executor_(executor),
       external_labels_(std::move(external_labels)) {
   compiled_.reserve(group_.rules.size());
@@ -277,7 +285,7 @@ absl::StatusOr<GroupEvaluator::Output> GroupEvaluator::EvalAlerting(size_t i, in
 }
 
 absl::Status GroupEvaluator::Write(size_t i, const Output& out, int64_t t_ms) {
-  std::unique_ptr<Appender> app = db_->NewAppender();
+  std::unique_ptr<Appender> app = appendable_->NewAppender();
   absl::Status first_error;
   // What each queued Append() was, to read Commit()'s rejections: an output series, or null
   // for a stale marker.
@@ -360,19 +368,24 @@ absl::Status GroupEvaluator::RestoreForState(int64_t t_ms, int64_t outage_tolera
     const std::vector<Matcher> matchers = {
         {Matcher::Op::kEqual, std::string(kMetricNameLabel), std::string(kForStateMetric)},
         {Matcher::Op::kEqual, std::string(kAlertNameLabel), rule.alert}};
-    EMBER_ASSIGN_OR_RETURN(std::vector<Series> series, db_->Select(matchers, mint, maxt));
+    EMBER_ASSIGN_OR_RETURN(std::vector<storage::CompiledMatcher> compiled,
+                           storage::CompileMatchers(matchers));
+    EMBER_ASSIGN_OR_RETURN(std::unique_ptr<storage::SeriesSet> series,
+                           querier_->Select(compiled, mint, maxt));
     // The last sample of each series, keyed by its labels less __name__: the alert's labels.
     std::map<Labels, Sample> last;
-    for (Series& s : series) {
+    while (series->Next()) {
+      std::unique_ptr<SampleIterator> samples = series->Samples();
       std::optional<Sample> latest;
-      while (s.samples->Next()) latest = s.samples->At();
+      while (samples->Next()) latest = samples->At();
       EMBER_RETURN_IF_ERROR(Annotate(
-          s.samples->status(), absl::StrCat("restore 'for' state of alert \"", rule.alert, "\"")));
+          samples->status(), absl::StrCat("restore 'for' state of alert \"", rule.alert, "\"")));
       if (!latest.has_value()) continue;
-      Labels l = std::move(s.labels);
+      Labels l = std::move(series->labels());
       DeleteLabel(&l, kMetricNameLabel);
       last[std::move(l)] = *latest;
     }
+    EMBER_RETURN_IF_ERROR(series->status());
     if (last.empty()) continue;
 
     absl::MutexLock lock(&mu_);

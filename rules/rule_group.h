@@ -28,6 +28,7 @@
 #include "ember/db.h"
 #include "ember/labels.h"
 #include "query/engine.h"
+#include "storage/querier.h"
 #include "query/executor.h"
 #include "rules/rules.h"
 
@@ -87,6 +88,12 @@ class GroupEvaluator {
   // "<error expanding template: ...>" at every evaluation, as in Prometheus.
   // `executor`, when set, runs every rule's query (so rules share the API's query limits); it
   // must outlive the evaluator. Null: queries run on the calling thread.
+  // Rules read through `querier` and write through `appendable`; both must outlive the
+  // evaluator.
+  GroupEvaluator(const RuleGroup& group, storage::Querier* querier,
+                 storage::Appendable* appendable, query::EngineOptions engine_options,
+                 Labels external_labels, query::QueryExecutor* executor = nullptr);
+  // Reads and writes `db` (from Db::Open).
   GroupEvaluator(const RuleGroup& group, Db* db, query::EngineOptions engine_options,
                  Labels external_labels, query::QueryExecutor* executor = nullptr);
   ~GroupEvaluator();
@@ -152,7 +159,8 @@ class GroupEvaluator {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(eval_mu_);
 
   const RuleGroup group_;
-  Db* const db_;
+  storage::Querier* const querier_;
+  storage::Appendable* const appendable_;
   query::Engine engine_;
   query::QueryExecutor* const executor_;
   const std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);

@@ -1,5 +1,5 @@
 // A bounds-checked reader of MSB-first bit streams, shared by the sealed chunk's XOR value stream
-// (chunk.cc) and the head chunk's bit stream (head_chunk.cc); layouts: docs/format/chunk.md.
+// (chunk_decode.cc) and the head chunk's bit stream (head_chunk.cc); layouts: docs/format/chunk.md.
 //
 // Contract: reads never touch memory outside [begin, end). A read past the end returns 0 and sets
 // overrun(), which stays set, so a decoder may read a whole sample and check overrun() once. Not

@@ -2,7 +2,8 @@
 //   db_impl_open.cc        Open, recovery (heads + log replay), background threads, Close
 //   db_impl_write.cc       the appender, Commit, the head's append rules (cut, out-of-order)
 //   db_impl_maintain.cc    checkpoints, retention, CompactAll, Stats
-//   db_impl_read.cc        Select, label names and values, the sample iterator
+//   db_impl_read.cc        the Querier (lazy series sets, label names and values), the sample
+//                          iterator; Db::Select and friends on top of it
 // Architecture: docs/architecture.md. Thread-safety: mu_ serializes writers and guards the
 // head; readers take it shared only to copy a series' open chunk.
 #ifndef EMBER_STORAGE_DB_IMPL_H_
@@ -14,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -27,6 +29,8 @@
 #include "ember/db.h"
 #include "storage/head_chunk.h"
 #include "storage/head_log.h"
+#include "storage/matcher.h"
+#include "storage/querier.h"
 #include "storage/rocks_store.h"
 
 namespace ember::storage {
@@ -38,13 +42,23 @@ struct PendingSample {
   double v = 0;
 };
 
-class DbImpl final : public Db {
+// The Db, and its read and write sides for query/ and rules (querier.h): the Querier methods
+// take compiled matchers, the Db's compile them first.
+class DbImpl final : public Db, public Querier, public Appendable {
  public:
   static absl::StatusOr<std::unique_ptr<DbImpl>> OpenImpl(const Options& options,
                                                           const std::string& dir);
   ~DbImpl() override;
 
-  std::unique_ptr<Appender> NewAppender() override;
+  std::unique_ptr<Appender> NewAppender() override;  // Db and Appendable.
+  absl::StatusOr<std::unique_ptr<SeriesSet>> Select(std::span<const CompiledMatcher> matchers,
+                                                    int64_t mint, int64_t maxt) override;
+  absl::StatusOr<std::vector<std::string>> LabelNames(
+      int64_t mint, int64_t maxt, std::span<const CompiledMatcher> matchers) override;
+  absl::StatusOr<std::vector<std::string>> LabelValues(
+      const std::string& name, int64_t mint, int64_t maxt,
+      std::span<const CompiledMatcher> matchers) override;
+
   absl::StatusOr<std::vector<Series>> Select(const std::vector<Matcher>& matchers, int64_t mint,
                                              int64_t maxt) override;
   absl::StatusOr<std::vector<std::string>> LabelNames(
@@ -128,11 +142,11 @@ class DbImpl final : public Db {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ForgetSeries(MemSeries* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckpointLocked(bool evict_all) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<std::vector<uint64_t>> MatchingRefs(const std::vector<Matcher>& matchers,
+  absl::StatusOr<std::vector<uint64_t>> MatchingRefs(std::span<const CompiledMatcher> matchers,
                                                      int64_t mint, int64_t maxt);
   absl::StatusOr<std::string> LabelBytesOf(uint64_t ref);
   // Calls `fn` with the labels of every series matching `matchers` in [mint, maxt].
-  absl::Status ForEachMatchingSeries(const std::vector<Matcher>& matchers, int64_t mint,
+  absl::Status ForEachMatchingSeries(std::span<const CompiledMatcher> matchers, int64_t mint,
                                      int64_t maxt, const std::function<void(const Labels&)>& fn);
 
   const Options options_;

@@ -1,5 +1,6 @@
-// The read path: matchers -> per-partition postings -> series -> lazy sample iterators that
-// walk sealed chunks partition by partition, then the head's open chunk.
+// The read path: matchers -> per-partition postings -> series, sorted by labels, as a lazy
+// series set -> sample iterators that walk sealed chunks partition by partition, then the
+// head's open chunk, decoding a chunk only when they reach it.
 #include <algorithm>
 #include <set>
 
@@ -207,6 +208,40 @@ class PrimedIterator final : public SampleIterator {
   bool primed_ = true;
 };
 
+// Select()'s series set: the series' labels were read and sorted up front; each series'
+// SeriesIterator is made only when asked for, and decodes its chunks as it advances.
+class LazySeriesSet final : public SeriesSet {
+ public:
+  struct Entry {
+    uint64_t ref = 0;
+    Labels labels;
+  };
+
+  LazySeriesSet(DbImpl* db, std::vector<Entry> series, int64_t mint, int64_t maxt,
+                std::vector<std::shared_ptr<Partition>> parts)
+      : db_(db), series_(std::move(series)), mint_(mint), maxt_(maxt), parts_(std::move(parts)) {}
+
+  bool Next() override {
+    if (next_ == series_.size()) return false;
+    if (next_ > 0) Labels().swap(series_[next_ - 1].labels);  // Done with: free it now.
+    ++next_;
+    return true;
+  }
+  Labels& labels() override { return series_[next_ - 1].labels; }
+  std::unique_ptr<SampleIterator> Samples() override {
+    return std::make_unique<SeriesIterator>(db_, series_[next_ - 1].ref, mint_, maxt_, parts_);
+  }
+  absl::Status status() const override { return absl::OkStatus(); }
+
+ private:
+  DbImpl* const db_;
+  std::vector<Entry> series_;
+  size_t next_ = 0;  // One past the current series.
+  const int64_t mint_;
+  const int64_t maxt_;
+  const std::vector<std::shared_ptr<Partition>> parts_;
+};
+
 }  // namespace
 
 void DbImpl::CopyHeadSamples(uint64_t ref, int64_t mint, int64_t maxt, std::vector<Sample>* out) {
@@ -229,19 +264,21 @@ void DbImpl::CopyHeadSamples(uint64_t ref, int64_t mint, int64_t maxt, std::vect
   }
 }
 
-absl::StatusOr<std::vector<uint64_t>> DbImpl::MatchingRefs(const std::vector<Matcher>& matchers,
-                                                           int64_t mint, int64_t maxt) {
-  EMBER_ASSIGN_OR_RETURN(std::vector<CompiledMatcher> compiled, CompileMatchers(matchers));
+absl::StatusOr<std::vector<uint64_t>> DbImpl::MatchingRefs(
+    std::span<const CompiledMatcher> matchers, int64_t mint, int64_t maxt) {
   std::vector<PostingsList> lists;
   for (const auto& p : store_->PartitionsOverlapping(mint, maxt)) {
     PartitionPostings reader(store_.get(), p);
-    EMBER_ASSIGN_OR_RETURN(PostingsList l, PostingsForMatchers(reader, compiled));
+    EMBER_ASSIGN_OR_RETURN(PostingsList l, PostingsForMatchers(reader, matchers));
     lists.push_back(std::move(l));
   }
   std::vector<const PostingsList*> ptrs;
   for (const PostingsList& l : lists) ptrs.push_back(&l);
   return Union(ptrs);
 }
+
+Querier* QuerierOf(Db* db) { return static_cast<DbImpl*>(db); }
+Appendable* AppendableOf(Db* db) { return static_cast<DbImpl*>(db); }
 
 absl::StatusOr<std::string> DbImpl::LabelBytesOf(uint64_t ref) {
   {
@@ -255,36 +292,52 @@ absl::StatusOr<std::string> DbImpl::LabelBytesOf(uint64_t ref) {
   return std::move(*labels);
 }
 
-absl::StatusOr<std::vector<Series>> DbImpl::Select(const std::vector<Matcher>& matchers,
-                                                   int64_t mint, int64_t maxt) {
-  EMBER_ASSIGN_OR_RETURN(std::vector<CompiledMatcher> compiled, CompileMatchers(matchers));
-  if (std::all_of(compiled.begin(), compiled.end(),
+absl::StatusOr<std::unique_ptr<SeriesSet>> DbImpl::Select(
+    std::span<const CompiledMatcher> matchers, int64_t mint, int64_t maxt) {
+  if (std::all_of(matchers.begin(), matchers.end(),
                   [](const CompiledMatcher& m) { return m.MatchesEmpty(); })) {
     return absl::InvalidArgumentError(
         "selector must contain at least one matcher that does not match the empty string");
   }
-  if (mint > maxt) return std::vector<Series>{};
-  EMBER_ASSIGN_OR_RETURN(std::vector<uint64_t> refs, MatchingRefs(matchers, mint, maxt));
-  std::vector<std::shared_ptr<Partition>> parts = store_->PartitionsOverlapping(mint, maxt);
+  std::vector<LazySeriesSet::Entry> series;
+  std::vector<std::shared_ptr<Partition>> parts;
+  if (mint <= maxt) {
+    EMBER_ASSIGN_OR_RETURN(std::vector<uint64_t> refs, MatchingRefs(matchers, mint, maxt));
+    parts = store_->PartitionsOverlapping(mint, maxt);
+    series.resize(refs.size());
+    for (size_t i = 0; i < refs.size(); ++i) {
+      series[i].ref = refs[i];
+      EMBER_ASSIGN_OR_RETURN(std::string bytes, LabelBytesOf(refs[i]));
+      EMBER_RETURN_IF_ERROR(DecodeLabels(bytes, &series[i].labels));
+    }
+    std::sort(series.begin(), series.end(),
+              [](const LazySeriesSet::Entry& a, const LazySeriesSet::Entry& b) {
+                return a.labels < b.labels;
+              });
+  }
+  return std::make_unique<LazySeriesSet>(this, std::move(series), mint, maxt, std::move(parts));
+}
+
+absl::StatusOr<std::vector<Series>> DbImpl::Select(const std::vector<Matcher>& matchers,
+                                                   int64_t mint, int64_t maxt) {
+  EMBER_ASSIGN_OR_RETURN(std::vector<CompiledMatcher> compiled, CompileMatchers(matchers));
+  EMBER_ASSIGN_OR_RETURN(std::unique_ptr<SeriesSet> set,
+                         Select(std::span<const CompiledMatcher>(compiled), mint, maxt));
   std::vector<Series> out;
-  for (uint64_t ref : refs) {
-    auto it = std::make_unique<SeriesIterator>(this, ref, mint, maxt, parts);
+  while (set->Next()) {
+    std::unique_ptr<SampleIterator> it = set->Samples();
     if (!it->Next()) {
       EMBER_RETURN_IF_ERROR(it->status());
       continue;  // No sample in range: the partition held others only.
     }
-    Series s;
-    EMBER_ASSIGN_OR_RETURN(std::string bytes, LabelBytesOf(ref));
-    EMBER_RETURN_IF_ERROR(DecodeLabels(bytes, &s.labels));
-    s.samples = std::make_unique<PrimedIterator>(std::move(it));
-    out.push_back(std::move(s));
+    out.push_back(
+        Series{std::move(set->labels()), std::make_unique<PrimedIterator>(std::move(it))});
   }
-  std::sort(out.begin(), out.end(),
-            [](const Series& a, const Series& b) { return a.labels < b.labels; });
+  EMBER_RETURN_IF_ERROR(set->status());
   return out;
 }
 
-absl::Status DbImpl::ForEachMatchingSeries(const std::vector<Matcher>& matchers, int64_t mint,
+absl::Status DbImpl::ForEachMatchingSeries(std::span<const CompiledMatcher> matchers, int64_t mint,
                                            int64_t maxt,
                                            const std::function<void(const Labels&)>& fn) {
   EMBER_ASSIGN_OR_RETURN(std::vector<uint64_t> refs, MatchingRefs(matchers, mint, maxt));
@@ -299,6 +352,18 @@ absl::Status DbImpl::ForEachMatchingSeries(const std::vector<Matcher>& matchers,
 
 absl::StatusOr<std::vector<std::string>> DbImpl::LabelNames(int64_t mint, int64_t maxt,
                                                             const std::vector<Matcher>& matchers) {
+  EMBER_ASSIGN_OR_RETURN(std::vector<CompiledMatcher> compiled, CompileMatchers(matchers));
+  return LabelNames(mint, maxt, std::span<const CompiledMatcher>(compiled));
+}
+
+absl::StatusOr<std::vector<std::string>> DbImpl::LabelValues(
+    const std::string& name, int64_t mint, int64_t maxt, const std::vector<Matcher>& matchers) {
+  EMBER_ASSIGN_OR_RETURN(std::vector<CompiledMatcher> compiled, CompileMatchers(matchers));
+  return LabelValues(name, mint, maxt, std::span<const CompiledMatcher>(compiled));
+}
+
+absl::StatusOr<std::vector<std::string>> DbImpl::LabelNames(
+    int64_t mint, int64_t maxt, std::span<const CompiledMatcher> matchers) {
   std::set<std::string> names;
   if (matchers.empty()) {
     for (const auto& p : store_->PartitionsOverlapping(mint, maxt)) {
@@ -315,7 +380,8 @@ absl::StatusOr<std::vector<std::string>> DbImpl::LabelNames(int64_t mint, int64_
 }
 
 absl::StatusOr<std::vector<std::string>> DbImpl::LabelValues(
-    const std::string& name, int64_t mint, int64_t maxt, const std::vector<Matcher>& matchers) {
+    const std::string& name, int64_t mint, int64_t maxt,
+    std::span<const CompiledMatcher> matchers) {
   std::set<std::string> values;
   if (matchers.empty()) {
     for (const auto& p : store_->PartitionsOverlapping(mint, maxt)) {

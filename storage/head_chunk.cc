@@ -12,6 +12,8 @@
 #include "absl/strings/str_format.h"
 #include "storage/bit_reader.h"
 #include "storage/chunk.h"
+#include "storage/xor_value.h"
+#include "util/coding.h"
 
 namespace ember::storage {
 namespace {
@@ -48,8 +50,7 @@ struct StreamEnd {
   int64_t max_t = 0;
   uint64_t delta = 0;
   uint64_t bits = 0;
-  int lead = 0xff;
-  int trail = 0;
+  XorWindow window;
   size_t bit_offset = 0;
 };
 
@@ -69,8 +70,7 @@ absl::Status DecodeStream(std::string_view buf, uint64_t n, Sink&& sink, StreamE
   if (r.overrun()) return fail("truncated first sample");
   sink(Sample{static_cast<int64_t>(t), std::bit_cast<double>(bits)});
   uint64_t delta = 0;
-  int lead = 0xff;
-  int trail = 0;
+  XorWindowInts window;
   for (uint64_t i = 1; i < n; ++i) {
     uint64_t dod = 0;
     if (r.Read(1) != 0) {
@@ -91,20 +91,7 @@ absl::Status DecodeStream(std::string_view buf, uint64_t n, Sink&& sink, StreamE
                                   static_cast<int64_t>(t)));
     }
     t = next;
-    if (r.Read(1) != 0) {
-      int sig;
-      if (r.Read(1) != 0) {
-        lead = static_cast<int>(r.Read(5));
-        sig = static_cast<int>(r.Read(6));
-        if (sig == 0) sig = 64;
-        if (lead + sig > 64) return fail("XOR window past 64 bits");
-        trail = 64 - lead - sig;
-      } else {
-        if (lead == 0xff) return fail("XOR reuses a window before the first one");
-        sig = 64 - lead - trail;
-      }
-      bits ^= r.ReadLong(sig) << trail;
-    }
+    if (const char* error = ReadXorValue(r, &bits, &window)) return fail(error);
     if (r.overrun()) return fail("truncated sample");
     sink(Sample{static_cast<int64_t>(t), std::bit_cast<double>(bits)});
   }
@@ -112,8 +99,8 @@ absl::Status DecodeStream(std::string_view buf, uint64_t n, Sink&& sink, StreamE
   end->max_t = static_cast<int64_t>(t);
   end->delta = delta;
   end->bits = bits;
-  end->lead = lead;
-  end->trail = trail;
+  end->window.lead = static_cast<uint8_t>(window.lead);
+  end->window.trail = static_cast<uint8_t>(window.trail);
   end->bit_offset = r.bit_offset();
   return absl::OkStatus();
 }
@@ -140,85 +127,53 @@ void HeadChunk::Reserve(size_t extra) {
   buf_.swap(grown);
 }
 
-// REQUIRES: 1 <= len <= 64, v < 2^len, and room for the bits (Reserve()).
-void HeadChunk::WriteBits(uint64_t v, int len) {
-  if (bit_pos_ != 0) {
-    const int free = 8 - bit_pos_;
-    const int take = len < free ? len : free;
-    const uint64_t head = (v >> (len - take)) & ((uint64_t{1} << take) - 1);
-    buf_.back() = static_cast<char>(static_cast<uint8_t>(buf_.back()) | (head << (free - take)));
-    bit_pos_ = static_cast<uint8_t>((bit_pos_ + take) & 7);
-    len -= take;
-  }
-  while (len >= 8) {
-    len -= 8;
-    buf_.push_back(static_cast<char>(v >> len));
-  }
-  if (len > 0) {
-    buf_.push_back(static_cast<char>(v << (8 - len)));
-    bit_pos_ = static_cast<uint8_t>(len);
-  }
-}
-
 void HeadChunk::Append(int64_t t, double v) {
   assert(num_samples_ == 0 || t > max_t_);
   assert(num_samples_ < UINT32_MAX);
   const uint64_t bits = std::bit_cast<uint64_t>(v);
+  Reserve(num_samples_ == 0 ? 16 : kMaxSampleBytes);
+  // The sample's bits go to a scratch buffer, after those of the stream's partly used last
+  // byte, and are then appended in place of that byte.
+  char scratch[kMaxSampleBytes + 8];
+  BitWriter w(scratch, bit_pos_ == 0 ? 0 : static_cast<uint8_t>(buf_.back()), bit_pos_);
+  if (bit_pos_ != 0) buf_.pop_back();
   if (num_samples_ == 0) {
-    Reserve(16);
-    WriteBits(static_cast<uint64_t>(t), 64);
-    WriteBits(bits, 64);
+    w.Write(static_cast<uint64_t>(t), 64);
+    w.Write(bits, 64);
     min_t_ = max_t_ = t;
     prev_delta_ = 0;
     prev_bits_ = bits;
-    leading_ = 0xff;
-    trailing_ = 0;
+    window_ = XorWindow();
     num_samples_ = 1;
+    buf_.append(scratch, w.Finish());
     return;
   }
-  Reserve(kMaxSampleBytes);
 
   // Modulo 2^64, so INT64_MIN+1 followed by INT64_MAX cannot overflow.
   const uint64_t delta = static_cast<uint64_t>(t) - static_cast<uint64_t>(max_t_);
   const int64_t dod = static_cast<int64_t>(delta - static_cast<uint64_t>(prev_delta_));
   if (dod == 0) {
-    WriteBits(0, 1);
+    w.Write(0, 1);
   } else {
     int b = 0;
     while (b < 3 && !FitsSigned(dod, kBuckets[b].value_bits)) ++b;
     if (b < 3) {
       const Bucket& k = kBuckets[b];
       const uint64_t value = static_cast<uint64_t>(dod) & ((uint64_t{1} << k.value_bits) - 1);
-      WriteBits((k.prefix << k.value_bits) | value, k.prefix_len + k.value_bits);
+      w.Write((k.prefix << k.value_bits) | value, k.prefix_len + k.value_bits);
     } else {
-      WriteBits(0b1111, 4);
-      WriteBits(static_cast<uint64_t>(dod), 64);
+      w.Write(0b1111, 4);
+      w.Write(static_cast<uint64_t>(dod), 64);
     }
   }
   prev_delta_ = static_cast<int64_t>(delta);
   max_t_ = t;
 
-  const uint64_t x = bits ^ prev_bits_;
+  WriteXorValue(w, prev_bits_, bits, &window_);
   prev_bits_ = bits;
-  if (x == 0) {
-    WriteBits(0, 1);
-  } else {
-    int lead = std::countl_zero(x);
-    const int trail = std::countr_zero(x);
-    if (lead > 31) lead = 31;
-    if (lead >= leading_ && trail >= trailing_) {
-      const int sig = 64 - leading_ - trailing_;
-      WriteBits(0b10, 2);
-      WriteBits(x >> trailing_, sig);
-    } else {
-      const int sig = 64 - lead - trail;
-      WriteBits((0b11 << 11) | (lead << 6) | (sig & 63), 13);
-      WriteBits(x >> trail, sig);
-      leading_ = static_cast<uint8_t>(lead);
-      trailing_ = static_cast<uint8_t>(trail);
-    }
-  }
   ++num_samples_;
+  bit_pos_ = static_cast<uint8_t>(w.tail_bits());
+  buf_.append(scratch, w.Finish());
 }
 
 absl::Status HeadChunk::Decode(std::vector<Sample>* out) const {
@@ -240,14 +195,8 @@ std::string HeadChunk::Serialize() const {
   out.reserve(1 + 5 + 5 + buf_.size());
   out.push_back(static_cast<char>(HeadChunkFormat::kBitStream));
   char varints[10];
-  char* p = varints;
-  for (uint64_t v : {uint64_t{num_samples_}, uint64_t{buf_.size()}}) {
-    while (v >= 0x80) {
-      *p++ = static_cast<char>(v | 0x80);
-      v >>= 7;
-    }
-    *p++ = static_cast<char>(v);
-  }
+  char* p = EncodeVarint64(varints, num_samples_);
+  p = EncodeVarint64(p, buf_.size());
   out.append(varints, p);
   out.append(buf_);
   return out;
@@ -267,14 +216,7 @@ absl::StatusOr<HeadChunk> HeadChunk::Restore(std::string_view bytes) {
   in.remove_prefix(1);
   uint64_t v[2];
   for (uint64_t& x : v) {
-    x = 0;
-    for (int shift = 0;; shift += 7) {
-      if (in.empty() || shift > 63) return fail("truncated header");
-      const uint8_t byte = static_cast<uint8_t>(in[0]);
-      in.remove_prefix(1);
-      x |= uint64_t{byte & 0x7fu} << shift;
-      if ((byte & 0x80) == 0) break;
-    }
+    if (!GetVarint64(&in, &x)) return fail("truncated header");
   }
   const uint64_t n = v[0];
   const uint64_t len = v[1];
@@ -305,8 +247,7 @@ absl::StatusOr<HeadChunk> HeadChunk::Restore(std::string_view bytes) {
     chunk.max_t_ = end.max_t;
     chunk.prev_delta_ = static_cast<int64_t>(end.delta);
     chunk.prev_bits_ = end.bits;
-    chunk.leading_ = static_cast<uint8_t>(end.lead);
-    chunk.trailing_ = static_cast<uint8_t>(end.trail);
+    chunk.window_ = end.window;
     chunk.bit_pos_ = static_cast<uint8_t>(end.bit_offset % 8);
     chunk.num_samples_ = static_cast<uint32_t>(n);
   }

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "ember/sample.h"
+#include "storage/xor_value.h"
 
 namespace ember::storage {
 
@@ -55,7 +56,6 @@ class HeadChunk {
  private:
   // Makes room for one more sample's bits, growing buf_ by ~1.5x rather than std::string's 2x.
   void Reserve(size_t extra);
-  void WriteBits(uint64_t v, int len);
 
   // One bit stream, MSB first: sample 0 raw, then per sample a delta-of-delta timestamp and a
   // Gorilla XOR value (docs/format/chunk.md, "Head chunk"). The rest is the encoder state.
@@ -66,8 +66,7 @@ class HeadChunk {
   uint64_t prev_bits_ = 0;  // Of the last value.
   uint32_t num_samples_ = 0;
   uint8_t bit_pos_ = 0;     // Bits used in buf_'s last byte; 0 when it is full (or buf_ empty).
-  uint8_t leading_ = 0xff;  // The XOR window; 0xff before the first one.
-  uint8_t trailing_ = 0;
+  XorWindow window_;
 };
 
 }  // namespace ember::storage

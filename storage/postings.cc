@@ -201,7 +201,7 @@ PostingsList Subtract(const PostingsList& a, const PostingsList& b) {
 }
 
 absl::StatusOr<PostingsList> PostingsForMatchers(PostingsReader& reader,
-                                                 const std::vector<CompiledMatcher>& matchers) {
+                                                 std::span<const CompiledMatcher> matchers) {
   std::vector<const CompiledMatcher*> intersecting, subtracting;
   for (const CompiledMatcher& m : matchers) {
     (m.MatchesEmpty() ? subtracting : intersecting).push_back(&m);

@@ -4,6 +4,7 @@
 #define EMBER_STORAGE_POSTINGS_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,7 +37,7 @@ class PostingsReader {
 // Refs of series matching every matcher. With no matcher that rejects the empty string the
 // result starts from AllPostings() (callers that follow PromQL forbid that case earlier).
 absl::StatusOr<PostingsList> PostingsForMatchers(PostingsReader& reader,
-                                                 const std::vector<CompiledMatcher>& matchers);
+                                                 std::span<const CompiledMatcher> matchers);
 
 }  // namespace ember::storage
 

@@ -4,6 +4,7 @@
 #ifndef EMBER_UTIL_CODING_H_
 #define EMBER_UTIL_CODING_H_
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -34,9 +35,15 @@ inline int64_t DecodeTimestampBE(const char* p) {
   return static_cast<int64_t>(DecodeFixed64BE(p) ^ (uint64_t{1} << 63));
 }
 
+// Writes `v` at `dst` (8 bytes); returns the byte after.
+inline char* EncodeFixed64LE(char* dst, uint64_t v) {
+  std::memcpy(dst, &v, 8);  // x86-64 and aarch64 are little-endian.
+  return dst + 8;
+}
+
 inline void PutFixed64LE(std::string* dst, uint64_t v) {
   char buf[8];
-  std::memcpy(buf, &v, 8);  // x86-64 and aarch64 are little-endian.
+  EncodeFixed64LE(buf, v);
   dst->append(buf, 8);
 }
 
@@ -47,34 +54,62 @@ inline bool GetFixed64LE(std::string_view* in, uint64_t* v) {
   return true;
 }
 
-inline void PutVarint64(std::string* dst, uint64_t v) {
-  char buf[10];
-  int n = 0;
+// Bytes PutVarint64() / EncodeVarint64() take for `v` (1 to 10).
+inline int VarintLength(uint64_t v) { return (std::bit_width(v | 1) + 6) / 7; }
+
+// Writes `v` at `dst`, which must have room for VarintLength(v) bytes; returns the byte after.
+inline char* EncodeVarint64(char* dst, uint64_t v) {
   while (v >= 0x80) {
-    buf[n++] = static_cast<char>(v | 0x80);
+    *dst++ = static_cast<char>(v | 0x80);
     v >>= 7;
   }
-  buf[n++] = static_cast<char>(v);
-  dst->append(buf, n);
+  *dst++ = static_cast<char>(v);
+  return dst;
 }
 
-inline bool GetVarint64(std::string_view* in, uint64_t* v) {
+inline void PutVarint64(std::string* dst, uint64_t v) {
+  char buf[10];
+  dst->append(buf, EncodeVarint64(buf, v) - buf);
+}
+
+// Reads a varint from [p, limit). Returns the byte after it, or nullptr when the input ends
+// early or the varint is longer than 10 bytes or overflows 64 bits (a tenth byte above 1).
+inline const uint8_t* GetVarint64PtrSlow(const uint8_t* p, const uint8_t* limit, uint64_t* v) {
   uint64_t result = 0;
-  for (int shift = 0, i = 0; shift <= 63 && i < static_cast<int>(in->size()); shift += 7, ++i) {
-    const uint64_t byte = static_cast<uint8_t>((*in)[i]);
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (p == limit) return nullptr;
+    const uint64_t byte = *p++;
+    if (shift == 63 && byte > 1) return nullptr;
     result |= (byte & 0x7f) << shift;
     if ((byte & 0x80) == 0) {
       *v = result;
-      in->remove_prefix(i + 1);
-      return true;
+      return p;
     }
   }
-  return false;
+  return nullptr;
+}
+// One-byte varints (small deltas) are the common case: that path is inlined.
+inline const uint8_t* GetVarint64Ptr(const uint8_t* p, const uint8_t* limit, uint64_t* v) {
+  if (p != limit && *p < 0x80) [[likely]] {
+    *v = *p;
+    return p + 1;
+  }
+  return GetVarint64PtrSlow(p, limit, v);
+}
+
+inline bool GetVarint64(std::string_view* in, uint64_t* v) {
+  const auto* p = reinterpret_cast<const uint8_t*>(in->data());
+  const uint8_t* next = GetVarint64Ptr(p, p + in->size(), v);
+  if (next == nullptr) return false;
+  in->remove_prefix(static_cast<size_t>(next - p));
+  return true;
 }
 
 inline uint64_t ZigZagEncode(int64_t v) {
   return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
 }
+// Two's complement bits of the decoded value, for callers that add it modulo 2^64.
+inline uint64_t ZigZagDecodeBits(uint64_t v) { return (v >> 1) ^ (0 - (v & 1)); }
 inline int64_t ZigZagDecode(uint64_t v) {
   return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
 }

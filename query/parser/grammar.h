@@ -1,6 +1,6 @@
 // Internal to the parser: the lexical and selector-level grammar, written with Boost.Spirit X3
-// in grammar.cc (the only translation unit that includes Boost). The recursive-descent driver
-// in parser.cc calls these entry points; none of them throws.
+// in lexer.cc and label_lists.cc (with lexemes.h, the only code that includes Boost). The
+// recursive-descent driver in parser.cc calls these entry points; none of them throws.
 #ifndef EMBER_QUERY_PARSER_GRAMMAR_H_
 #define EMBER_QUERY_PARSER_GRAMMAR_H_
 
@@ -41,6 +41,10 @@ size_t SkipSpace(std::string_view text, size_t pos);
 // is where the error is reported.
 // `in_brackets`: inside `[...]`, where `:` is a token of its own and starts no identifier.
 Token Lex(std::string_view text, size_t pos, bool in_brackets = false);
+
+// Unquotes the quoted string text[begin, end) (quotes included) with Go's escapes: a kString
+// token, or on error a kError token positioned at the offending escape.
+Token Unquote(std::string_view text, size_t begin, size_t end);
 
 // Prometheus's description of a token for "unexpected ..." messages: `identifier "foo"`,
 // `number "1"`, `"("`, `<op:+>`, `end of input`.

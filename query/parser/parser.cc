@@ -1,7 +1,8 @@
 // The expression level of the PromQL grammar: a recursive-descent parser with precedence
 // climbing for binary operators, over the tokens and selector/label-list rules of the X3
-// grammar (grammar.cc). It counts nesting as it descends, so hostile input such as 100,000
-// parentheses fails at kMaxExprDepth instead of overflowing the stack.
+// grammar (lexer.cc, label_lists.cc). It counts nesting as it descends, so hostile input such
+// as 100,000 parentheses fails at kMaxExprDepth instead of overflowing the stack. The Parser
+// class is parser_impl.h; its postfix modifiers (`[...]`, offset, @) are parser_postfix.cc.
 #include "query/parser/parser.h"
 
 #include <cmath>
@@ -17,6 +18,7 @@
 #include "query/functions/signatures.h"
 #include "query/parser/check.h"
 #include "query/parser/grammar.h"
+#include "query/parser/parser_impl.h"
 #include "storage/matcher.h"
 #include "util/status_macros.h"
 #include "util/utf8.h"
@@ -41,572 +43,373 @@ bool IsReservedKeyword(std::string_view lower) {
   return false;
 }
 
-class Parser {
- public:
-  explicit Parser(std::string_view text) : text_(text) { tok_ = grammar::Lex(text_, 0); }
+}  // namespace
 
-  absl::StatusOr<ExprPtr> Run() {
-    if (tok_.kind == Tok::kEof) return ParseError(text_, 0, "no expression found in input");
-    int height = 0;
-    ExprPtr e = ParseBinary(0, 1, &height);
-    if (!status_.ok()) return status_;
-    if (tok_.kind != Tok::kEof) {
-      Unexpected("", "");
-      return status_;
+namespace parser_internal {
+
+absl::StatusOr<ExprPtr> Parser::Run() {
+  if (tok_.kind == Tok::kEof) return ParseError(text_, 0, "no expression found in input");
+  int height = 0;
+  ExprPtr e = ParseBinary(0, 1, &height);
+  if (!status_.ok()) return status_;
+  if (tok_.kind != Tok::kEof) {
+    Unexpected("", "");
+    return status_;
+  }
+  EMBER_RETURN_IF_ERROR(parser_internal::CheckTypes(text_, e.get()));
+  return e;
+}
+
+std::string Parser::Lower() const {
+  return absl::AsciiStrToLower(AV(text_.substr(tok_.begin, tok_.end - tok_.begin)));
+}
+
+bool Parser::IsKeyword(std::string_view lower_word) const {
+  return tok_.kind == Tok::kIdentifier && tok_.end - tok_.begin == int32_t(lower_word.size()) &&
+         Lower() == lower_word;
+}
+
+std::nullptr_t Parser::Fail(int32_t pos, std::string_view message) {
+  if (status_.ok()) status_ = ParseError(text_, pos, message);
+  return nullptr;
+}
+
+// Prometheus's "unexpected <token>[ in <context>][, expected <expected>]".
+std::nullptr_t Parser::Unexpected(std::string_view context, std::string_view expected) {
+  if (tok_.kind == Tok::kError) return Fail(tok_.begin, tok_.value);
+  if (tok_.kind == Tok::kEof && open_parens_ > 0) {
+    return Fail(tok_.begin, "unclosed left parenthesis");
+  }
+  if (tok_.kind == Tok::kRParen && open_parens_ == 0) {
+    return Fail(tok_.begin, "unexpected right parenthesis ')'");
+  }
+  std::string msg = absl::StrCat("unexpected ", grammar::DescribeToken(text_, tok_));
+  if (!context.empty()) absl::StrAppend(&msg, " in ", AV(context));
+  if (!expected.empty()) absl::StrAppend(&msg, ", expected ", AV(expected));
+  return Fail(tok_.begin, msg);
+}
+
+bool Parser::CheckDepth(int depth) {
+  if (depth <= kMaxExprDepth) return true;
+  Fail(tok_.begin, absl::StrFormat("expression nests deeper than %d levels (kMaxExprDepth)",
+                                   kMaxExprDepth));
+  return false;
+}
+
+// The binary operator at the current token, if any.
+std::optional<BinaryOp> Parser::PeekBinaryOp() const {
+  if (tok_.kind == Tok::kOp) return tok_.op;
+  if (tok_.kind != Tok::kIdentifier) return std::nullopt;
+  const std::string lower = Lower();
+  if (lower == "and") return BinaryOp::kAnd;
+  if (lower == "or") return BinaryOp::kOr;
+  if (lower == "unless") return BinaryOp::kUnless;
+  if (lower == "atan2") return BinaryOp::kAtan2;
+  return std::nullopt;
+}
+
+// Parses operators binding at least as tightly as `min_prec`. `*height` receives the
+// height of the returned tree.
+ExprPtr Parser::ParseBinary(int min_prec, int depth, int* height) {
+  if (!CheckDepth(depth)) return nullptr;
+  ExprPtr lhs = ParseUnary(depth, height);
+  if (!lhs) return nullptr;
+  while (true) {
+    const std::optional<BinaryOp> op = PeekBinaryOp();
+    if (!op || BinaryOpPrecedence(*op) < min_prec) break;
+    Advance();
+    auto b = std::make_unique<BinaryExpr>();
+    b->op = *op;
+    if (!ParseBinaryModifiers(b.get())) return nullptr;
+    const int prec = BinaryOpPrecedence(*op);
+    int rhs_height = 0;
+    ExprPtr rhs = ParseBinary(IsRightAssociative(*op) ? prec : prec + 1, depth + 1, &rhs_height);
+    if (!rhs) return nullptr;
+    b->pos = {lhs->pos.begin, rhs->pos.end};
+    b->lhs = std::move(lhs);
+    b->rhs = std::move(rhs);
+    *height = std::max(*height, rhs_height) + 1;
+    if (*height > kMaxExprDepth) {
+      return Fail(b->pos.begin,
+                  absl::StrFormat("expression nests deeper than %d levels (kMaxExprDepth)",
+                                  kMaxExprDepth));
     }
-    EMBER_RETURN_IF_ERROR(parser_internal::CheckTypes(text_, e.get()));
-    return e;
+    lhs = std::move(b);
   }
+  return lhs;
+}
 
- private:
-  // ------------------------------------------------------------------ tokens and errors
-
-  void Advance() { tok_ = grammar::Lex(text_, tok_.end, in_brackets_); }
-
-  std::string Lower() const {
-    return absl::AsciiStrToLower(AV(text_.substr(tok_.begin, tok_.end - tok_.begin)));
+// `bool`, `on(...)`/`ignoring(...)`, `group_left(...)`/`group_right(...)`.
+bool Parser::ParseBinaryModifiers(BinaryExpr* b) {
+  if (IsKeyword("bool")) {
+    b->return_bool = true;
+    Advance();
   }
-  bool IsKeyword(std::string_view lower_word) const {
-    return tok_.kind == Tok::kIdentifier && tok_.end - tok_.begin == int32_t(lower_word.size()) &&
-           Lower() == lower_word;
+  b->matching.emplace();
+  const bool on = IsKeyword("on");
+  if (!on && !IsKeyword("ignoring")) return true;
+  b->matching->on = on;
+  Advance();
+  if (!ParseLabels("grouping opts", &b->matching->matching_labels)) return false;
+  const bool left = IsKeyword("group_left");
+  if (!left && !IsKeyword("group_right")) return true;
+  b->matching->card = left ? Cardinality::kManyToOne : Cardinality::kOneToMany;
+  Advance();
+  if (tok_.kind == Tok::kLParen) {
+    return ParseLabels("grouping opts", &b->matching->include);
   }
+  return true;
+}
 
-  std::nullptr_t Fail(int32_t pos, std::string_view message) {
-    if (status_.ok()) status_ = ParseError(text_, pos, message);
-    return nullptr;
-  }
-
-  // Prometheus's "unexpected <token>[ in <context>][, expected <expected>]".
-  std::nullptr_t Unexpected(std::string_view context, std::string_view expected) {
-    if (tok_.kind == Tok::kError) return Fail(tok_.begin, tok_.value);
-    if (tok_.kind == Tok::kEof && open_parens_ > 0) {
-      return Fail(tok_.begin, "unclosed left parenthesis");
-    }
-    if (tok_.kind == Tok::kRParen && open_parens_ == 0) {
-      return Fail(tok_.begin, "unexpected right parenthesis ')'");
-    }
-    std::string msg = absl::StrCat("unexpected ", grammar::DescribeToken(text_, tok_));
-    if (!context.empty()) absl::StrAppend(&msg, " in ", AV(context));
-    if (!expected.empty()) absl::StrAppend(&msg, ", expected ", AV(expected));
-    return Fail(tok_.begin, msg);
-  }
-
-  bool CheckDepth(int depth) {
-    if (depth <= kMaxExprDepth) return true;
-    Fail(tok_.begin, absl::StrFormat("expression nests deeper than %d levels (kMaxExprDepth)",
-                                     kMaxExprDepth));
+// `( label, ... )` at the current token.
+bool Parser::ParseLabels(std::string_view context, std::vector<std::string>* out) {
+  if (tok_.kind != Tok::kLParen) {
+    Unexpected(context, "\"(\"");
     return false;
   }
-
-  // ------------------------------------------------------------------ expressions
-
-  // The binary operator at the current token, if any.
-  std::optional<BinaryOp> PeekBinaryOp() const {
-    if (tok_.kind == Tok::kOp) return tok_.op;
-    if (tok_.kind != Tok::kIdentifier) return std::nullopt;
-    const std::string lower = Lower();
-    if (lower == "and") return BinaryOp::kAnd;
-    if (lower == "or") return BinaryOp::kOr;
-    if (lower == "unless") return BinaryOp::kUnless;
-    if (lower == "atan2") return BinaryOp::kAtan2;
-    return std::nullopt;
+  const grammar::ListResult r = grammar::ParseLabelList(text_, tok_.begin, context, out);
+  if (!r.ok) {
+    Fail(r.error_pos, r.error);
+    return false;
   }
+  tok_ = grammar::Lex(text_, r.end);
+  return true;
+}
 
-  // Parses operators binding at least as tightly as `min_prec`. `*height` receives the
-  // height of the returned tree.
-  ExprPtr ParseBinary(int min_prec, int depth, int* height) {
-    if (!CheckDepth(depth)) return nullptr;
-    ExprPtr lhs = ParseUnary(depth, height);
-    if (!lhs) return nullptr;
-    while (true) {
-      const std::optional<BinaryOp> op = PeekBinaryOp();
-      if (!op || BinaryOpPrecedence(*op) < min_prec) break;
-      Advance();
-      auto b = std::make_unique<BinaryExpr>();
-      b->op = *op;
-      if (!ParseBinaryModifiers(b.get())) return nullptr;
-      const int prec = BinaryOpPrecedence(*op);
-      int rhs_height = 0;
-      ExprPtr rhs = ParseBinary(IsRightAssociative(*op) ? prec : prec + 1, depth + 1, &rhs_height);
-      if (!rhs) return nullptr;
-      b->pos = {lhs->pos.begin, rhs->pos.end};
-      b->lhs = std::move(lhs);
-      b->rhs = std::move(rhs);
-      *height = std::max(*height, rhs_height) + 1;
-      if (*height > kMaxExprDepth) {
-        return Fail(b->pos.begin,
-                    absl::StrFormat("expression nests deeper than %d levels (kMaxExprDepth)",
-                                    kMaxExprDepth));
-      }
-      lhs = std::move(b);
-    }
-    return lhs;
-  }
-
-  // `bool`, `on(...)`/`ignoring(...)`, `group_left(...)`/`group_right(...)`.
-  bool ParseBinaryModifiers(BinaryExpr* b) {
-    if (IsKeyword("bool")) {
-      b->return_bool = true;
-      Advance();
-    }
-    b->matching.emplace();
-    const bool on = IsKeyword("on");
-    if (!on && !IsKeyword("ignoring")) return true;
-    b->matching->on = on;
+// Unary minus and plus bind tighter than * / % atan2 and looser than ^: -2^2 is -(2^2).
+ExprPtr Parser::ParseUnary(int depth, int* height) {
+  if (tok_.kind == Tok::kOp && (tok_.op == BinaryOp::kSub || tok_.op == BinaryOp::kAdd)) {
+    const int32_t begin = tok_.begin;
+    const bool negate = tok_.op == BinaryOp::kSub;
     Advance();
-    if (!ParseLabels("grouping opts", &b->matching->matching_labels)) return false;
-    const bool left = IsKeyword("group_left");
-    if (!left && !IsKeyword("group_right")) return true;
-    b->matching->card = left ? Cardinality::kManyToOne : Cardinality::kOneToMany;
-    Advance();
-    if (tok_.kind == Tok::kLParen) {
-      return ParseLabels("grouping opts", &b->matching->include);
+    ExprPtr operand = ParseBinary(BinaryOpPrecedence(BinaryOp::kPow), depth + 1, height);
+    if (!operand) return nullptr;
+    if (operand->kind == ExprKind::kNumberLiteral) {
+      // As Prometheus: a sign before a literal folds into it.
+      auto& n = operand->As<NumberLiteral>();
+      if (negate) n.value = -n.value;
+      n.pos.begin = begin;
+      return operand;
     }
-    return true;
+    auto u = std::make_unique<UnaryExpr>();
+    u->negate = negate;
+    u->pos = {begin, operand->pos.end};
+    u->expr = std::move(operand);
+    ++*height;
+    return u;
   }
+  ExprPtr e = ParsePrimary(depth, height);
+  if (!e) return nullptr;
+  return ParsePostfix(std::move(e), depth, height);
+}
 
-  // `( label, ... )` at the current token.
-  bool ParseLabels(std::string_view context, std::vector<std::string>* out) {
-    if (tok_.kind != Tok::kLParen) {
-      Unexpected(context, "\"(\"");
-      return false;
-    }
-    const grammar::ListResult r = grammar::ParseLabelList(text_, tok_.begin, context, out);
-    if (!r.ok) {
-      Fail(r.error_pos, r.error);
-      return false;
-    }
-    tok_ = grammar::Lex(text_, r.end);
-    return true;
-  }
-
-  // Unary minus and plus bind tighter than * / % atan2 and looser than ^: -2^2 is -(2^2).
-  ExprPtr ParseUnary(int depth, int* height) {
-    if (tok_.kind == Tok::kOp && (tok_.op == BinaryOp::kSub || tok_.op == BinaryOp::kAdd)) {
-      const int32_t begin = tok_.begin;
-      const bool negate = tok_.op == BinaryOp::kSub;
-      Advance();
-      ExprPtr operand = ParseBinary(BinaryOpPrecedence(BinaryOp::kPow), depth + 1, height);
-      if (!operand) return nullptr;
-      if (operand->kind == ExprKind::kNumberLiteral) {
-        // As Prometheus: a sign before a literal folds into it.
-        auto& n = operand->As<NumberLiteral>();
-        if (negate) n.value = -n.value;
-        n.pos.begin = begin;
-        return operand;
-      }
-      auto u = std::make_unique<UnaryExpr>();
-      u->negate = negate;
-      u->pos = {begin, operand->pos.end};
-      u->expr = std::move(operand);
-      ++*height;
-      return u;
-    }
-    ExprPtr e = ParsePrimary(depth, height);
-    if (!e) return nullptr;
-    return ParsePostfix(std::move(e), depth, height);
-  }
-
-  ExprPtr ParsePrimary(int depth, int* height) {
-    *height = 1;
-    switch (tok_.kind) {
-      case Tok::kNumber: {
-        auto n = std::make_unique<NumberLiteral>();
-        n->value = tok_.number;
-        n->pos = {tok_.begin, tok_.end};
-        Advance();
-        return n;
-      }
-      case Tok::kDuration: {
-        // Prometheus 3.x reads a duration where a number is expected as seconds.
-        auto n = std::make_unique<NumberLiteral>();
-        n->value = static_cast<double>(tok_.duration_ms) / 1000.0;
-        n->duration = true;
-        n->pos = {tok_.begin, tok_.end};
-        Advance();
-        return n;
-      }
-      case Tok::kString: {
-        auto s = std::make_unique<StringLiteral>();
-        s->value = std::move(tok_.value);
-        s->pos = {tok_.begin, tok_.end};
-        Advance();
-        return s;
-      }
-      case Tok::kLParen: {
-        const int32_t begin = tok_.begin;
-        ++open_parens_;
-        Advance();
-        int inner_height = 0;
-        ExprPtr inner = ParseBinary(0, depth + 1, &inner_height);
-        if (!inner) return nullptr;
-        if (tok_.kind != Tok::kRParen) return Unexpected("", "");
-        --open_parens_;
-        auto p = std::make_unique<ParenExpr>();
-        p->pos = {begin, tok_.end};
-        p->expr = std::move(inner);
-        *height = inner_height + 1;
-        Advance();
-        return p;
-      }
-      case Tok::kLBrace:
-        return ParseSelector(std::string(), tok_.begin);
-      case Tok::kIdentifier:
-        return ParseIdentifierExpr(depth, height);
-      default:
-        return Unexpected("", "");
-    }
-  }
-
-  ExprPtr ParseIdentifierExpr(int depth, int* height) {
-    const Token ident = tok_;
-    const std::string name = ident.value;
-    const std::string lower = absl::AsciiStrToLower(AV(name));
-    if (lower == "inf" || lower == "nan") {
+ExprPtr Parser::ParsePrimary(int depth, int* height) {
+  *height = 1;
+  switch (tok_.kind) {
+    case Tok::kNumber: {
       auto n = std::make_unique<NumberLiteral>();
-      n->value = lower == "inf" ? HUGE_VAL : std::nan("");
-      n->pos = {ident.begin, ident.end};
+      n->value = tok_.number;
+      n->pos = {tok_.begin, tok_.end};
       Advance();
       return n;
     }
-    Advance();
-    if (const AggregateSignature* agg = FindAggregate(name)) {
-      if (tok_.kind == Tok::kLParen || IsKeyword("by") || IsKeyword("without")) {
-        return ParseAggregate(*agg, ident, depth, height);
-      }
+    case Tok::kDuration: {
+      // Prometheus 3.x reads a duration where a number is expected as seconds.
+      auto n = std::make_unique<NumberLiteral>();
+      n->value = static_cast<double>(tok_.duration_ms) / 1000.0;
+      n->duration = true;
+      n->pos = {tok_.begin, tok_.end};
+      Advance();
+      return n;
     }
-    if (tok_.kind == Tok::kLParen) return ParseCall(ident, depth, height);
-    if (IsReservedKeyword(lower) || FindAggregate(name) != nullptr) {
-      tok_ = ident;
+    case Tok::kString: {
+      auto s = std::make_unique<StringLiteral>();
+      s->value = std::move(tok_.value);
+      s->pos = {tok_.begin, tok_.end};
+      Advance();
+      return s;
+    }
+    case Tok::kLParen: {
+      const int32_t begin = tok_.begin;
+      ++open_parens_;
+      Advance();
+      int inner_height = 0;
+      ExprPtr inner = ParseBinary(0, depth + 1, &inner_height);
+      if (!inner) return nullptr;
+      if (tok_.kind != Tok::kRParen) return Unexpected("", "");
+      --open_parens_;
+      auto p = std::make_unique<ParenExpr>();
+      p->pos = {begin, tok_.end};
+      p->expr = std::move(inner);
+      *height = inner_height + 1;
+      Advance();
+      return p;
+    }
+    case Tok::kLBrace:
+      return ParseSelector(std::string(), tok_.begin);
+    case Tok::kIdentifier:
+      return ParseIdentifierExpr(depth, height);
+    default:
       return Unexpected("", "");
-    }
-    return ParseSelector(name, ident.begin);
   }
+}
 
-  // `name`, `name{...}` or `{...}`; the current token is the one after the name.
-  ExprPtr ParseSelector(std::string name, int32_t begin) {
-    auto vs = std::make_unique<VectorSelector>();
-    vs->pos = {begin, tok_.kind == Tok::kLBrace ? tok_.begin : PrevEnd(begin, name)};
-    std::vector<grammar::RawMatcher> raw;
-    if (tok_.kind == Tok::kLBrace) {
-      const grammar::ListResult r = grammar::ParseLabelMatchers(text_, tok_.begin, &raw);
-      if (!r.ok) return Fail(r.error_pos, r.error);
-      vs->pos.end = static_cast<int32_t>(r.end);
-      tok_ = grammar::Lex(text_, r.end);
-    }
-    const bool name_outside = !name.empty();
-    vs->name = name;
-    for (grammar::RawMatcher& m : raw) {
-      // `{"my.metric"}` is `{__name__="my.metric"}`, and may be repeated (`{"a", "b"}`) as
-      // `__name__` matchers may; only a name before the braces must not be set again.
-      if (!m.has_op) m.name = std::string(kMetricNameLabel);
-      if (name_outside && m.name == kMetricNameLabel) {
-        return Fail(vs->pos.begin, absl::StrFormat("metric name must not be set twice: %s or %s",
-                                                   QuoteString(name), QuoteString(m.value)));
-      }
-      vs->matchers.push_back(Matcher{m.op, std::move(m.name), std::move(m.value)});
-    }
-    if (name_outside) {
-      vs->matchers.push_back(Matcher{Matcher::Op::kEqual, std::string(kMetricNameLabel), name});
-    }
-    // Regexes must compile, and a selector must not match every series.
-    bool selective = false;
-    for (size_t i = 0; i < vs->matchers.size(); ++i) {
-      absl::StatusOr<storage::CompiledMatcher> cm = storage::CompiledMatcher::Compile(vs->matchers[i]);
-      if (!cm.ok()) {
-        const int32_t pos = i < raw.size() ? raw[i].begin : vs->pos.begin;
-        return Fail(pos, std::string_view(cm.status().message().data(), cm.status().message().size()));
-      }
-      if (!cm->MatchesEmpty()) selective = true;
-    }
-    if (!selective) {
-      return Fail(vs->pos.begin, "vector selector must contain at least one non-empty matcher");
-    }
-    return vs;
-  }
-
-  int32_t PrevEnd(int32_t begin, const std::string& name) const {
-    return begin + static_cast<int32_t>(name.size());
-  }
-
-  // `( args )` of a call or aggregation, at the current `(`.
-  bool ParseArgs(int depth, std::vector<ExprPtr>* args, int* height, int32_t* end) {
-    ++open_parens_;
+ExprPtr Parser::ParseIdentifierExpr(int depth, int* height) {
+  const Token ident = tok_;
+  const std::string name = ident.value;
+  const std::string lower = absl::AsciiStrToLower(AV(name));
+  if (lower == "inf" || lower == "nan") {
+    auto n = std::make_unique<NumberLiteral>();
+    n->value = lower == "inf" ? HUGE_VAL : std::nan("");
+    n->pos = {ident.begin, ident.end};
     Advance();
-    while (tok_.kind != Tok::kRParen) {
-      int h = 0;
-      ExprPtr arg = ParseBinary(0, depth + 1, &h);
-      if (!arg) return false;
-      *height = std::max(*height, h + 1);
-      args->push_back(std::move(arg));
-      if (tok_.kind == Tok::kComma) {
-        Advance();
-        continue;
-      }
-      if (tok_.kind != Tok::kRParen) {
-        Unexpected("function call arguments", "\",\" or \")\"");
-        return false;
-      }
+    return n;
+  }
+  Advance();
+  if (const AggregateSignature* agg = FindAggregate(name)) {
+    if (tok_.kind == Tok::kLParen || IsKeyword("by") || IsKeyword("without")) {
+      return ParseAggregate(*agg, ident, depth, height);
     }
-    --open_parens_;
-    *end = tok_.end;
+  }
+  if (tok_.kind == Tok::kLParen) return ParseCall(ident, depth, height);
+  if (IsReservedKeyword(lower) || FindAggregate(name) != nullptr) {
+    tok_ = ident;
+    return Unexpected("", "");
+  }
+  return ParseSelector(name, ident.begin);
+}
+
+// `name`, `name{...}` or `{...}`; the current token is the one after the name.
+ExprPtr Parser::ParseSelector(std::string name, int32_t begin) {
+  auto vs = std::make_unique<VectorSelector>();
+  vs->pos = {begin, tok_.kind == Tok::kLBrace ? tok_.begin : PrevEnd(begin, name)};
+  std::vector<grammar::RawMatcher> raw;
+  if (tok_.kind == Tok::kLBrace) {
+    const grammar::ListResult r = grammar::ParseLabelMatchers(text_, tok_.begin, &raw);
+    if (!r.ok) return Fail(r.error_pos, r.error);
+    vs->pos.end = static_cast<int32_t>(r.end);
+    tok_ = grammar::Lex(text_, r.end);
+  }
+  const bool name_outside = !name.empty();
+  vs->name = name;
+  for (grammar::RawMatcher& m : raw) {
+    // `{"my.metric"}` is `{__name__="my.metric"}`, and may be repeated (`{"a", "b"}`) as
+    // `__name__` matchers may; only a name before the braces must not be set again.
+    if (!m.has_op) m.name = std::string(kMetricNameLabel);
+    if (name_outside && m.name == kMetricNameLabel) {
+      return Fail(vs->pos.begin, absl::StrFormat("metric name must not be set twice: %s or %s",
+                                                 QuoteString(name), QuoteString(m.value)));
+    }
+    vs->matchers.push_back(Matcher{m.op, std::move(m.name), std::move(m.value)});
+  }
+  if (name_outside) {
+    vs->matchers.push_back(Matcher{Matcher::Op::kEqual, std::string(kMetricNameLabel), name});
+  }
+  // Regexes must compile, and a selector must not match every series.
+  // Compiled once here; the evaluator selects with these.
+  bool selective = false;
+  vs->compiled_matchers.reserve(vs->matchers.size());
+  for (size_t i = 0; i < vs->matchers.size(); ++i) {
+    absl::StatusOr<storage::CompiledMatcher> cm = storage::CompiledMatcher::Compile(vs->matchers[i]);
+    if (!cm.ok()) {
+      const int32_t pos = i < raw.size() ? raw[i].begin : vs->pos.begin;
+      return Fail(pos, std::string_view(cm.status().message().data(), cm.status().message().size()));
+    }
+    if (!cm->MatchesEmpty()) selective = true;
+    vs->compiled_matchers.push_back(*std::move(cm));
+  }
+  if (!selective) {
+    return Fail(vs->pos.begin, "vector selector must contain at least one non-empty matcher");
+  }
+  return vs;
+}
+
+int32_t Parser::PrevEnd(int32_t begin, const std::string& name) const {
+  return begin + static_cast<int32_t>(name.size());
+}
+
+// `( args )` of a call or aggregation, at the current `(`.
+bool Parser::ParseArgs(int depth, std::vector<ExprPtr>* args, int* height, int32_t* end) {
+  ++open_parens_;
+  Advance();
+  while (tok_.kind != Tok::kRParen) {
+    int h = 0;
+    ExprPtr arg = ParseBinary(0, depth + 1, &h);
+    if (!arg) return false;
+    *height = std::max(*height, h + 1);
+    args->push_back(std::move(arg));
+    if (tok_.kind == Tok::kComma) {
+      Advance();
+      continue;
+    }
+    if (tok_.kind != Tok::kRParen) {
+      Unexpected("function call arguments", "\",\" or \")\"");
+      return false;
+    }
+  }
+  --open_parens_;
+  *end = tok_.end;
+  Advance();
+  return true;
+}
+
+ExprPtr Parser::ParseCall(const Token& ident, int depth, int* height) {
+  const FunctionSignature* f = FindFunction(ident.value);
+  if (f == nullptr) {
+    return Fail(ident.begin, absl::StrFormat("unknown function with name %s",
+                                             QuoteString(ident.value)));
+  }
+  auto c = std::make_unique<Call>();
+  c->func = f;
+  c->pos.begin = ident.begin;
+  if (!ParseArgs(depth, &c->args, height, &c->pos.end)) return nullptr;
+  return c;
+}
+
+ExprPtr Parser::ParseAggregate(const AggregateSignature& agg, const Token& ident, int depth,
+                               int* height) {
+  auto a = std::make_unique<AggregateExpr>();
+  a->op = agg.op;
+  a->pos.begin = ident.begin;
+  bool grouped = false;
+  if (IsKeyword("by") || IsKeyword("without")) {
+    a->without = IsKeyword("without");
     Advance();
-    return true;
+    if (!ParseLabels("grouping opts", &a->grouping)) return nullptr;
+    grouped = true;
   }
-
-  ExprPtr ParseCall(const Token& ident, int depth, int* height) {
-    const FunctionSignature* f = FindFunction(ident.value);
-    if (f == nullptr) {
-      return Fail(ident.begin, absl::StrFormat("unknown function with name %s",
-                                               QuoteString(ident.value)));
-    }
-    auto c = std::make_unique<Call>();
-    c->func = f;
-    c->pos.begin = ident.begin;
-    if (!ParseArgs(depth, &c->args, height, &c->pos.end)) return nullptr;
-    return c;
-  }
-
-  ExprPtr ParseAggregate(const AggregateSignature& agg, const Token& ident, int depth,
-                         int* height) {
-    auto a = std::make_unique<AggregateExpr>();
-    a->op = agg.op;
-    a->pos.begin = ident.begin;
-    bool grouped = false;
-    if (IsKeyword("by") || IsKeyword("without")) {
-      a->without = IsKeyword("without");
-      Advance();
-      if (!ParseLabels("grouping opts", &a->grouping)) return nullptr;
-      grouped = true;
-    }
-    if (tok_.kind != Tok::kLParen) return Unexpected("aggregation", "\"(\"");
-    std::vector<ExprPtr> args;
-    if (!ParseArgs(depth, &args, height, &a->pos.end)) return nullptr;
-    if (!grouped && (IsKeyword("by") || IsKeyword("without"))) {
-      a->without = IsKeyword("without");
-      Advance();
-      const int32_t list_begin = tok_.begin;
-      if (!ParseLabels("grouping opts", &a->grouping)) return nullptr;
-      (void)list_begin;
-      a->pos.end = PrevTokenEnd();
-    }
-    if (args.empty()) return Fail(a->pos.begin, "no arguments for aggregate expression provided");
-    const size_t want = agg.param_type != ValueType::kNone ? 2 : 1;
-    if (args.size() != want) {
-      return Fail(a->pos.begin, absl::StrFormat("wrong number of arguments for aggregate "
-                                                "expression provided, expected %d, got %d",
-                                                want, args.size()));
-    }
-    if (want == 2) a->param = std::move(args[0]);
-    a->expr = std::move(args[want - 1]);
-    return a;
-  }
-
-  // End of the last consumed token: the non-space byte before the current token.
-  int32_t PrevTokenEnd() const {
-    int32_t p = tok_.begin;
-    while (p > 0 && absl::ascii_isspace(static_cast<unsigned char>(text_[p - 1]))) --p;
-    return p;
-  }
-
-  // ------------------------------------------------------------------ postfix modifiers
-
-  // A duration or a number of seconds, after an optional sign when `allow_sign`.
-  std::optional<int64_t> ParseDuration(std::string_view context, std::string_view expected,
-                                       bool allow_sign) {
-    bool negative = false;
-    if (allow_sign && tok_.kind == Tok::kOp &&
-        (tok_.op == BinaryOp::kSub || tok_.op == BinaryOp::kAdd)) {
-      negative = tok_.op == BinaryOp::kSub;
-      Advance();
-    }
-    int64_t ms;
-    if (tok_.kind == Tok::kDuration) {
-      ms = tok_.duration_ms;
-    } else if (tok_.kind == Tok::kNumber) {
-      const double s = tok_.number;
-      if (!std::isfinite(s) || std::abs(s) * 1000 > static_cast<double>(kMaxDurationMs)) {
-        Fail(tok_.begin, "duration out of range");
-        return std::nullopt;
-      }
-      ms = static_cast<int64_t>(std::llround(s * 1000));
-    } else {
-      Unexpected(context, expected);
-      return std::nullopt;
-    }
+  if (tok_.kind != Tok::kLParen) return Unexpected("aggregation", "\"(\"");
+  std::vector<ExprPtr> args;
+  if (!ParseArgs(depth, &args, height, &a->pos.end)) return nullptr;
+  if (!grouped && (IsKeyword("by") || IsKeyword("without"))) {
+    a->without = IsKeyword("without");
     Advance();
-    return negative ? -ms : ms;
+    const int32_t list_begin = tok_.begin;
+    if (!ParseLabels("grouping opts", &a->grouping)) return nullptr;
+    (void)list_begin;
+    a->pos.end = PrevTokenEnd();
   }
-
-  ExprPtr ParsePostfix(ExprPtr e, int depth, int* height) {
-    while (status_.ok()) {
-      if (tok_.kind == Tok::kLBracket) {
-        e = ParseRangeOrSubquery(std::move(e), height);
-      } else if (IsKeyword("offset")) {
-        e = ParseOffset(std::move(e));
-      } else if (tok_.kind == Tok::kAt) {
-        e = ParseAt(std::move(e));
-      } else {
-        break;
-      }
-      if (!e) return nullptr;
-      if (*height > kMaxExprDepth) {  // `x[5m:][5m:][5m:]...` nests without recursing here.
-        return Fail(e->pos.begin,
-                    absl::StrFormat("expression nests deeper than %d levels (kMaxExprDepth)",
-                                    kMaxExprDepth));
-      }
-    }
-    return e;
+  if (args.empty()) return Fail(a->pos.begin, "no arguments for aggregate expression provided");
+  const size_t want = agg.param_type != ValueType::kNone ? 2 : 1;
+  if (args.size() != want) {
+    return Fail(a->pos.begin, absl::StrFormat("wrong number of arguments for aggregate "
+                                              "expression provided, expected %d, got %d",
+                                              want, args.size()));
   }
+  if (want == 2) a->param = std::move(args[0]);
+  a->expr = std::move(args[want - 1]);
+  return a;
+}
 
-  ExprPtr ParseRangeOrSubquery(ExprPtr e, int* height) {
-    const int32_t lbracket = tok_.begin;
-    in_brackets_ = true;
-    Advance();
-    constexpr std::string_view kCtx = "subquery or range selector";
-    const std::optional<int64_t> range = ParseDuration(kCtx, "number or duration", false);
-    if (!range) return nullptr;
-    if (tok_.kind == Tok::kRBracket) {
-      const int32_t rbracket_end = tok_.end;
-      if (e->kind != ExprKind::kVectorSelector) {
-        return Fail(lbracket, "ranges only allowed for vector selectors");
-      }
-      auto& vs = e->As<VectorSelector>();
-      if (vs.offset_ms != 0) return Fail(lbracket, "no offset modifiers allowed before range");
-      if (vs.at != AtModifier::kNone) return Fail(lbracket, "no @ modifiers allowed before range");
-      in_brackets_ = false;
-      Advance();
-      auto m = std::make_unique<MatrixSelector>();
-      m->pos = {e->pos.begin, rbracket_end};
-      m->range_ms = *range;
-      m->selector.reset(static_cast<VectorSelector*>(e.release()));
-      return m;
-    }
-    if (tok_.kind != Tok::kColon) return Unexpected(kCtx, "\":\" or \"]\"");
-    Advance();
-    auto sq = std::make_unique<SubqueryExpr>();
-    sq->range_ms = *range;
-    if (tok_.kind != Tok::kRBracket) {
-      const std::optional<int64_t> step = ParseDuration(kCtx, "number, duration or \"]\"", false);
-      if (!step) return nullptr;
-      sq->step_ms = *step;
-      if (tok_.kind != Tok::kRBracket) return Unexpected(kCtx, "\"]\"");
-    }
-    sq->pos = {e->pos.begin, tok_.end};
-    sq->expr = std::move(e);
-    ++*height;
-    in_brackets_ = false;
-    Advance();
-    return sq;
-  }
+// End of the last consumed token: the non-space byte before the current token.
+int32_t Parser::PrevTokenEnd() const {
+  int32_t p = tok_.begin;
+  while (p > 0 && absl::ascii_isspace(static_cast<unsigned char>(text_[p - 1]))) --p;
+  return p;
+}
 
-  // Where an offset or @ applies: the fields of a selector, matrix selector or subquery.
-  struct Modifiable {
-    int64_t* offset_ms;
-    AtModifier* at;
-    int64_t* at_ms;
-  };
-  std::optional<Modifiable> ModifiableOf(Expr* e) {
-    switch (e->kind) {
-      case ExprKind::kVectorSelector: {
-        auto& vs = e->As<VectorSelector>();
-        return Modifiable{&vs.offset_ms, &vs.at, &vs.at_ms};
-      }
-      case ExprKind::kMatrixSelector: {
-        auto& vs = *e->As<MatrixSelector>().selector;
-        return Modifiable{&vs.offset_ms, &vs.at, &vs.at_ms};
-      }
-      case ExprKind::kSubquery: {
-        auto& sq = e->As<SubqueryExpr>();
-        return Modifiable{&sq.offset_ms, &sq.at, &sq.at_ms};
-      }
-      default:
-        return std::nullopt;
-    }
-  }
+}  // namespace parser_internal
 
-  ExprPtr ParseOffset(ExprPtr e) {
-    Advance();
-    const std::optional<Modifiable> m = ModifiableOf(e.get());
-    const std::optional<int64_t> offset = ParseDuration("offset", "number or duration", true);
-    if (!offset) return nullptr;
-    if (!m) {
-      return Fail(e->pos.begin, "offset modifier must be preceded by an instant vector selector "
-                                "or range vector selector or a subquery");
-    }
-    if (*m->offset_ms != 0) return Fail(e->pos.begin, "offset may not be set multiple times");
-    *m->offset_ms = *offset;
-    e->pos.end = PrevTokenEnd();
-    return e;
-  }
-
-  ExprPtr ParseAt(ExprPtr e) {
-    Advance();
-    AtModifier at = AtModifier::kTimestamp;
-    int64_t at_ms = 0;
-    if (IsKeyword("start") || IsKeyword("end")) {
-      at = IsKeyword("start") ? AtModifier::kStart : AtModifier::kEnd;
-      Advance();
-      if (tok_.kind != Tok::kLParen) return Unexpected("@", "\"(\"");
-      Advance();
-      if (tok_.kind != Tok::kRParen) return Unexpected("@", "\")\"");
-      Advance();
-    } else {
-      bool negative = false;
-      if (tok_.kind == Tok::kOp && (tok_.op == BinaryOp::kSub || tok_.op == BinaryOp::kAdd)) {
-        negative = tok_.op == BinaryOp::kSub;
-        Advance();
-      }
-      double seconds;
-      if (tok_.kind == Tok::kNumber) {
-        seconds = tok_.number;
-      } else if (tok_.kind == Tok::kDuration) {
-        seconds = static_cast<double>(tok_.duration_ms) / 1000.0;
-      } else if (tok_.kind == Tok::kIdentifier &&
-                 (Lower() == "inf" || Lower() == "nan")) {
-        seconds = Lower() == "inf" ? HUGE_VAL : std::nan("");
-      } else {
-        return Unexpected("@", "timestamp");
-      }
-      if (negative) seconds = -seconds;
-      // Prometheus's bound is the int64 range of milliseconds; Ember's is kMaxEvalTimeMs, so
-      // that `@ t offset d` can never overflow.
-      if (!std::isfinite(seconds) || std::abs(seconds) * 1000 > static_cast<double>(kMaxEvalTimeMs)) {
-        return Fail(e->pos.begin,
-                    absl::StrCat("timestamp out of bounds for @ modifier: ", FormatAtSeconds(seconds)));
-      }
-      at_ms = static_cast<int64_t>(std::llround(seconds * 1000));
-      Advance();
-    }
-    const std::optional<Modifiable> m = ModifiableOf(e.get());
-    if (!m) {
-      return Fail(e->pos.begin, "@ modifier must be preceded by an instant vector selector or "
-                                "range vector selector or a subquery");
-    }
-    if (*m->at != AtModifier::kNone) {
-      return Fail(e->pos.begin, "@ <timestamp> may not be set multiple times");
-    }
-    *m->at = at;
-    *m->at_ms = at_ms;
-    e->pos.end = PrevTokenEnd();
-    return e;
-  }
-
-  // Go's %f: +Inf, -Inf, NaN, or six decimals.
-  static std::string FormatAtSeconds(double s) {
-    if (std::isnan(s)) return "NaN";
-    if (std::isinf(s)) return s > 0 ? "+Inf" : "-Inf";
-    return absl::StrFormat("%f", s);
-  }
-
-  std::string_view text_;
-  Token tok_;
-  int open_parens_ = 0;
-  bool in_brackets_ = false;  // Between `[` and `]`: see grammar::Lex().
-  absl::Status status_;
-};
-
-}  // namespace
 
 absl::StatusOr<ExprPtr> ParseExpr(std::string_view text) {
   if (text.size() > static_cast<size_t>(INT32_MAX)) {
@@ -617,7 +420,7 @@ absl::StatusOr<ExprPtr> ParseExpr(std::string_view text) {
   if (const size_t bad = util::FindInvalidUtf8(text); bad != std::string_view::npos) {
     return parser_internal::ParseError(text, static_cast<int32_t>(bad), "invalid UTF-8 rune");
   }
-  return Parser(text).Run();
+  return parser_internal::Parser(text).Run();
 }
 
 }  // namespace ember::query

@@ -1,0 +1,174 @@
+// Evaluator: selectors (read through the storage::Querier once per selector for the whole query
+// range), subqueries and the loading of range-vector arguments.
+#include <algorithm>
+#include <span>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "ember/sample.h"
+#include "query/eval.h"
+#include "storage/matcher.h"
+#include "storage/querier.h"
+#include "util/status_macros.h"
+
+namespace ember::query {
+
+absl::StatusOr<SeriesList> Evaluator::LoadSeries(const VectorSelector& vs, int64_t mint,
+                                                 int64_t maxt, bool drop_stale,
+                                                 int64_t* loaded) {
+  SeriesList out;
+  if (mint > maxt) return out;
+  std::span<const storage::CompiledMatcher> matchers = vs.compiled_matchers;
+  std::vector<storage::CompiledMatcher> compiled;  // For a selector the parser did not make.
+  if (matchers.size() != vs.matchers.size()) {
+    EMBER_ASSIGN_OR_RETURN(compiled, storage::CompileMatchers(vs.matchers));
+    matchers = compiled;
+  }
+  EMBER_ASSIGN_OR_RETURN(std::unique_ptr<storage::SeriesSet> set,
+                         ctx_->querier->Select(matchers, mint, maxt));
+  // Series come sorted by labels; each one's chunks are decoded only here, as its samples are
+  // copied into accounted memory.
+  while (set->Next()) {
+    EMBER_RETURN_IF_ERROR(ctx_->Check());
+    std::unique_ptr<SampleIterator> it = set->Samples();
+    if (!it->Next()) {  // No sample in range: the series' partitions hold others only.
+      EMBER_RETURN_IF_ERROR(it->status());
+      continue;
+    }
+    EvalSeries es;
+    es.labels = std::move(set->labels());
+    EMBER_RETURN_IF_ERROR(ctx_->Charge(LabelsBytes(es.labels)));
+    int64_t n = 0;
+    do {
+      const Sample smp = it->At();
+      if (smp.t < mint || smp.t > maxt) continue;
+      if (drop_stale && IsStaleNaN(smp.v)) continue;
+      EMBER_RETURN_IF_ERROR(ctx_->Push(&es.points, {smp.t, smp.v}));
+      if ((++n & 4095) == 0) EMBER_RETURN_IF_ERROR(ctx_->AddSamples(4096));
+    } while (it->Next());
+    EMBER_RETURN_IF_ERROR(it->status());
+    EMBER_RETURN_IF_ERROR(ctx_->AddSamples(n & 4095));
+    *loaded += n;
+    if (!es.points.empty()) out.push_back(std::move(es));
+  }
+  EMBER_RETURN_IF_ERROR(set->status());
+  std::sort(out.begin(), out.end(),
+            [](const EvalSeries& a, const EvalSeries& b) { return LabelsLess(a.labels, b.labels); });
+  return out;
+}
+
+absl::StatusOr<EvalResult> Evaluator::EvalVectorSelector(const VectorSelector& vs,
+                                                         bool sample_time) {
+  const int64_t lookback = ctx_->options->lookback_delta_ms;
+  const int64_t first_ref = AtTime(vs.at, vs.at_ms, start_) - vs.offset_ms;
+  const int64_t last_ref = AtTime(vs.at, vs.at_ms, end_) - vs.offset_ms;
+  int64_t loaded = 0;
+  EMBER_ASSIGN_OR_RETURN(SeriesList series,
+                         LoadSeries(vs, first_ref - lookback + 1, last_ref, false, &loaded));
+  EvalResult r;
+  r.type = ValueType::kVector;
+  for (EvalSeries& s : series) {
+    EvalSeries o;
+    o.labels = std::move(s.labels);
+    size_t hi = 0;
+    const std::vector<Point>& pts = s.points;
+    for (int64_t ts = start_; ts <= end_; ts += interval_) {
+      EMBER_RETURN_IF_ERROR(ctx_->CheckSometimes());
+      const int64_t ref = AtTime(vs.at, vs.at_ms, ts) - vs.offset_ms;
+      while (hi < pts.size() && pts[hi].t <= ref) ++hi;
+      if (hi == 0) continue;
+      const Point& p = pts[hi - 1];
+      if (p.t <= ref - lookback || IsStaleNaN(p.v)) continue;
+      EMBER_RETURN_IF_ERROR(
+          ctx_->Push(&o.points, {ts, sample_time ? static_cast<double>(p.t) / 1000.0 : p.v}));
+    }
+    if (!o.points.empty()) r.series.push_back(std::move(o));
+  }
+  ctx_->ReleaseSamples(loaded);
+  ctx_->Release(PointBytes(series));
+  return r;
+}
+
+int64_t Evaluator::WindowEnd(const RangeArg& a, int64_t ts) const {
+  return AtTime(a.at, a.at_ms, ts) - a.offset_ms;
+}
+
+absl::StatusOr<SeriesList> Evaluator::EvalSubqueryPoints(const SubqueryExpr& sq,
+                                                         int64_t* loaded) {
+  const int64_t step =
+      sq.step_ms > 0 ? sq.step_ms : ctx_->options->default_subquery_step_ms;
+  if (step <= 0) return absl::InvalidArgumentError("subquery step must be positive");
+  const int64_t base_start = AtTime(sq.at, sq.at_ms, start_) - sq.offset_ms;
+  const int64_t base_end = AtTime(sq.at, sq.at_ms, end_) - sq.offset_ms;
+  const int64_t lo = base_start - sq.range_ms;
+  int64_t inner_start = step * (lo / step);
+  if (inner_start <= lo) inner_start += step;
+  if (inner_start > base_end) return SeriesList{};
+  // Every step of the inner evaluation holds at least a point per series: more steps than
+  // max_samples can never fit, so fail before allocating per-step buffers.
+  if ((base_end - inner_start) / step + 1 > ctx_->options->max_samples) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "query processing would load too many samples into memory in subquery evaluation: ",
+        (base_end - inner_start) / step + 1, " steps (max_samples=",
+        ctx_->options->max_samples, ")"));
+  }
+  EMBER_RETURN_IF_ERROR(ctx_->Check());
+  Evaluator inner(ctx_, inner_start, base_end, step);
+  EMBER_ASSIGN_OR_RETURN(EvalResult r, inner.Eval(*sq.expr));
+  if (r.type != ValueType::kVector && r.type != ValueType::kScalar) {
+    return absl::InvalidArgumentError("subquery expression must be a scalar or instant vector");
+  }
+  int64_t n = 0;
+  for (const EvalSeries& s : r.series) n += static_cast<int64_t>(s.points.size());
+  EMBER_RETURN_IF_ERROR(ctx_->AddSamples(n));
+  *loaded += n;
+  return std::move(r.series);
+}
+
+absl::StatusOr<Evaluator::RangeArg> Evaluator::LoadRangeArg(const Expr& expr) {
+  const Expr& e = Unparen(expr);
+  RangeArg a;
+  if (e.kind == ExprKind::kMatrixSelector) {
+    const MatrixSelector& ms = e.As<MatrixSelector>();
+    const VectorSelector& vs = *ms.selector;
+    a.range_ms = ms.range_ms;
+    a.offset_ms = vs.offset_ms;
+    a.at = vs.at;
+    a.at_ms = vs.at_ms;
+    EMBER_ASSIGN_OR_RETURN(a.series, LoadSeries(vs, WindowEnd(a, start_) - a.range_ms + 1,
+                                                 WindowEnd(a, end_), true, &a.loaded));
+    return a;
+  }
+  if (e.kind == ExprKind::kSubquery) {
+    const SubqueryExpr& sq = e.As<SubqueryExpr>();
+    a.range_ms = sq.range_ms;
+    a.offset_ms = sq.offset_ms;
+    a.at = sq.at;
+    a.at_ms = sq.at_ms;
+    EMBER_ASSIGN_OR_RETURN(a.series, EvalSubqueryPoints(sq, &a.loaded));
+    return a;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("expected a range vector, got ", std::string(ValueTypeName(e.type()))));
+}
+
+absl::StatusOr<SeriesList> Evaluator::EvalRangeVectorAt(const Expr& e) {
+  EMBER_ASSIGN_OR_RETURN(RangeArg a, LoadRangeArg(e));
+  const int64_t wend = WindowEnd(a, start_);
+  const int64_t wstart = wend - a.range_ms;
+  SeriesList out;
+  for (EvalSeries& s : a.series) {
+    EvalSeries o;
+    o.labels = std::move(s.labels);
+    o.drop_name = s.drop_name;
+    for (const Point& p : s.points) {
+      if (p.t > wstart && p.t <= wend) EMBER_RETURN_IF_ERROR(ctx_->Push(&o.points, p));
+    }
+    if (!o.points.empty()) out.push_back(std::move(o));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const EvalSeries& x, const EvalSeries& y) { return LabelsLess(x.labels, y.labels); });
+  return out;
+}
+
+}  // namespace ember::query
