@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "server/config.h"
+#include "server/config/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)ember::server::ParseConfig(std::string_view(reinterpret_cast<const char*>(data), size),

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "server/params.h"
+#include "server/api/params.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);

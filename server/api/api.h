@@ -1,0 +1,153 @@
+// Prometheus's HTTP API v1 over an Ember database, and the ingest doors: what `ember serve`
+// answers. Routes, parameters, JSON and error shapes follow Prometheus (docs/http-api.md lists
+// them with Ember's choices). Thread-safe: the HTTP server calls Handle from its I/O threads.
+// Queries and the other endpoints that read the database at length (series, labels, label
+// values, TSDB status) run on the QueryExecutor, never on the I/O threads, so ingest, health
+// checks and /metrics are answered at once whatever the query load.
+#ifndef EMBER_SERVER_API_API_H_
+#define EMBER_SERVER_API_API_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+
+#include "ember/db.h"
+#include "ingest/batch.h"
+#include "query/engine.h"
+#include "query/executor.h"
+#include "server/http/http_server.h"
+#include "server/metrics/metrics.h"
+#include "server/api/params.h"
+#include "server/alerting/rule_manager.h"
+#include "server/scrape/scrape_manager.h"
+
+namespace ember::server {
+
+struct ApiOptions {
+  query::EngineOptions engine;
+  // A range query may not return more points per series (Prometheus: 11,000).
+  int64_t max_points_per_series = 11000;
+  // Shown by /api/v1/status/runtimeinfo and /api/v1/status/flags.
+  std::string data_dir;
+  int64_t retention_ms = 0;
+  std::vector<std::pair<std::string, std::string>> flags;
+  // The self-scrape's `instance` label.
+  std::string instance = "127.0.0.1:9090";
+  // The HTTP server's body limit (HttpServerOptions::max_request_body_bytes), which remote
+  // write also applies to the decompressed body: more answers 413.
+  size_t max_request_body_bytes = 32 << 20;
+};
+
+// What the API answers from parts `ember serve` adds when it has a config file.
+struct ApiHooks {
+  RuleManager* rules = nullptr;      // /api/v1/rules, /api/v1/alerts
+  ScrapeManager* scrape = nullptr;   // /api/v1/targets
+  std::function<absl::Status()> reload;  // /-/reload
+};
+
+class Api {
+ public:
+  // `db`, `metrics` and `executor` must outlive the Api. A null `executor`: the Api makes its
+  // own with default limits.
+  Api(Db* db, ApiOptions options, MetricsRegistry* metrics,
+      query::QueryExecutor* executor = nullptr);
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
+  // Routes one request, answering through `reply` (at once, or from the query executor);
+  // counts it in ember_http_requests_total and the duration histogram.
+  void Handle(HttpRequest request, HttpReply reply);
+
+  // Ingests the server's own /metrics text as job="ember" (with `up` and
+  // scrape_duration_seconds), time-stamped `now_ms`.
+  absl::Status SelfScrape(int64_t now_ms);
+
+  // REQUIRES: called before the HTTP server starts.
+  void SetHooks(ApiHooks hooks) { hooks_ = std::move(hooks); }
+
+  // The step of subqueries written without one (`x[30m:]`): the config's
+  // global.evaluation_interval (Prometheus's rule), 1m without a config.
+  void SetDefaultSubqueryStep(int64_t ms) { default_subquery_step_ms_.store(ms); }
+
+  // Marks the server ready (/-/ready answers 503 before).
+  void SetReady(bool ready);
+
+  // Whether a query since the last call was heavy enough (>= 20 ms) that its freed memory
+  // should be handed back to the OS; clears the flag.
+  bool TakeTrimRequest() { return trim_requested_.exchange(false); }
+
+ private:
+  // What one request's handler tells the executor, and may read: the client's cancel flag.
+  struct Call {
+    const std::atomic<bool>* cancel = nullptr;
+    absl::Status outcome;  // The query's own status, for the executor's counters.
+  };
+
+  HttpResponse Route(const HttpRequest& request, std::string* handler, Call* call);
+  void Record(const std::string& handler, int status,
+              std::chrono::steady_clock::time_point start);
+
+  // Runs a query with the engine options narrowed by the `timeout` parameter, timing it as
+  // `kind` ("instant", "range"), and answers with its result or error.
+  HttpResponse Evaluate(const Params& params, const char* kind, Call* call,
+                        const std::function<absl::StatusOr<query::QueryResult>(query::Engine&)>& run);
+  HttpResponse Query(const HttpRequest& request, Call* call);
+  HttpResponse QueryRange(const HttpRequest& request, Call* call);
+  HttpResponse FormatQuery(const HttpRequest& request);
+  HttpResponse SeriesEndpoint(const HttpRequest& request);
+  HttpResponse LabelNames(const HttpRequest& request);
+  HttpResponse LabelValues(const HttpRequest& request, const std::string& name);
+  HttpResponse Metadata(const HttpRequest& request);
+  HttpResponse BuildInfo();
+  HttpResponse RuntimeInfo();
+  HttpResponse TsdbStatus(const HttpRequest& request);
+  HttpResponse Flags();
+  HttpResponse Targets();
+  HttpResponse RemoteWrite(const HttpRequest& request);
+  HttpResponse ImportPrometheus(const HttpRequest& request);
+  HttpResponse InfluxWrite(const HttpRequest& request, bool v2);
+  HttpResponse MetricsPage();
+
+  // Stores a decoded batch from `door`, counting samples and refusals, and remembers its
+  // metadata. OK, or the status to answer with.
+  absl::Status Ingest(const char* door, const ingest::DecodedBatch& batch, int64_t* stored);
+  void RememberMetadata(const std::vector<ingest::MetricMetadata>& metadata);
+
+  Db* db_;
+  ApiOptions options_;
+  std::unique_ptr<query::QueryExecutor> own_executor_;  // When none was given.
+  query::QueryExecutor* executor_;
+  ApiHooks hooks_;
+  MetricsRegistry* metrics_;
+  int64_t start_time_ms_;
+  std::atomic<bool> ready_{false};
+  std::atomic<int64_t> default_subquery_step_ms_{60'000};
+  std::atomic<int64_t> last_self_scrape_ms_{0};
+  std::atomic<bool> trim_requested_{false};
+
+  CounterFamily* requests_;
+  HistogramFamily* request_duration_;
+  CounterFamily* ingested_;
+  CounterFamily* refused_;
+  CounterFamily* bad_requests_;
+  HistogramFamily* query_duration_;
+
+  absl::Mutex metadata_mu_;
+  // Metric family -> distinct (type, help, unit).
+  std::map<std::string, std::vector<ingest::MetricMetadata>> metadata_
+      ABSL_GUARDED_BY(metadata_mu_);
+};
+
+}  // namespace ember::server
+
+#endif  // EMBER_SERVER_API_API_H_
