@@ -1,10 +1,6 @@
 #include "server/alerting/notifier.h"
 
 #include <algorithm>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdio>
@@ -21,16 +17,14 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "server/http/http_client.h"
 #include "server/http/json.h"
 #include "server/api/query_json.h"
 #include "server/version.h"
 
 namespace ember::server {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
 namespace http = boost::beast::http;
-using tcp = asio::ip::tcp;
 
 namespace {
 
@@ -39,8 +33,6 @@ constexpr int64_t kFirstBackoffMs = 100;
 constexpr int64_t kMaxBackoffMs = 2000;
 // Alertmanager answers a POST with a short JSON body or none; more is never read.
 constexpr uint64_t kMaxResponseBytes = 64 << 10;
-// How often a request in flight checks whether Stop() has given up on it.
-constexpr auto kAbortPollInterval = std::chrono::milliseconds(50);
 
 std::string ToStd(absl::string_view s) { return std::string(s.data(), s.size()); }
 
@@ -56,70 +48,33 @@ std::string AlertsPath(std::string_view path_prefix) {
 }
 
 // POSTs `body` to http://host:port`path` and reads the answer, all before `deadline`; OK on a
-// 2xx status. Gives up (Cancelled) as soon as `aborted()` returns true. Asio may throw.
-absl::Status PostJsonOrThrow(const std::string& host, const std::string& port,
-                             const std::string& host_header, const std::string& path,
-                             const std::string& body,
-                             std::chrono::steady_clock::time_point deadline,
-                             const std::function<bool()>& aborted) {
-  asio::io_context ioc;
-  tcp::resolver resolver(ioc);
-  beast::tcp_stream stream(ioc);
-  beast::flat_buffer buffer;
-  http::request<http::string_body> req{http::verb::post, path, 11};
+// 2xx status. Gives up (Cancelled) as soon as `aborted()` returns true.
+absl::Status PostJson(const std::string& host, const std::string& port,
+                      const std::string& host_header, const std::string& path,
+                      const std::string& body, std::chrono::steady_clock::time_point deadline,
+                      const std::function<bool()>& aborted) {
+  HttpClientRequest request;
+  request.host = host;
+  request.port = port;
+  request.max_body_bytes = kMaxResponseBytes;
+  http::request<http::string_body>& req = request.message;
+  req = {http::verb::post, path, 11};
   req.set(http::field::host, host_header);
   req.set(http::field::user_agent, absl::StrCat("Ember/", kEmberVersion));
   req.set(http::field::content_type, "application/json");
   req.body() = body;
   req.prepare_payload();
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(kMaxResponseBytes);
-
-  bool done = false;
-  beast::error_code result;
-  const char* stage = "resolve";
-  auto finish = [&](beast::error_code ec) {
-    result = ec;
-    done = true;
-  };
-  stream.expires_at(deadline);
-  resolver.async_resolve(host, port, [&](beast::error_code ec, tcp::resolver::results_type eps) {
-    if (ec) return finish(ec);
-    stage = "connect";
-    stream.async_connect(eps, [&](beast::error_code ec, const tcp::endpoint&) {
-      if (ec) return finish(ec);
-      stage = "write";
-      http::async_write(stream, req, [&](beast::error_code ec, size_t) {
-        if (ec) return finish(ec);
-        stage = "read";
-        http::async_read(stream, buffer, parser, [&](beast::error_code ec, size_t) { finish(ec); });
-      });
-    });
-  });
-  while (!done) {
-    // The stream's expiry does not cover name resolution: check the deadline here too.
-    const bool expired = std::chrono::steady_clock::now() >= deadline;
-    if (aborted() || expired) {
-      resolver.cancel();
-      beast::error_code ignored;
-      stream.socket().close(ignored);
-      ioc.restart();
-      ioc.run();  // Lets the cancelled handlers run; they complete at once.
-      if (expired) {
-        return absl::DeadlineExceededError(absl::StrCat(stage, ": timed out"));
-      }
-      return absl::CancelledError(absl::StrCat(stage, ": abandoned at shutdown"));
-    }
-    ioc.run_for(kAbortPollInterval);
-    if (ioc.stopped() && !done) return absl::InternalError("request ended without a result");
+  absl::StatusOr<HttpClientResult> result = FetchHttp(std::move(request), deadline, aborted);
+  if (!result.ok()) return result.status();
+  if (result->ec) {
+    return absl::UnavailableError(
+        absl::StrCat(HttpClientStageName(result->stage), ": ", result->ec.message()));
   }
-  if (result == beast::error::timeout) {
-    return absl::DeadlineExceededError(absl::StrCat(stage, ": timed out"));
+  if (result->stage != HttpClientStage::kDone) {
+    return absl::UnavailableError(absl::StrCat(HttpClientStageName(result->stage),
+                                               ": no address found for ", host));
   }
-  if (result) return absl::UnavailableError(absl::StrCat(stage, ": ", result.message()));
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  const http::response<http::string_body>& res = parser.get();
+  const http::response<http::string_body>& res = result->response;
   const int status = static_cast<int>(res.result_int());
   if (status / 100 != 2) {
     std::string snippet = res.body().substr(0, 200);
@@ -130,18 +85,6 @@ absl::Status PostJsonOrThrow(const std::string& host, const std::string& port,
   }
   return absl::OkStatus();
 }
-
-absl::Status PostJson(const std::string& host, const std::string& port,
-                      const std::string& host_header, const std::string& path,
-                      const std::string& body, std::chrono::steady_clock::time_point deadline,
-                      const std::function<bool()>& aborted) {
-  try {
-    return PostJsonOrThrow(host, port, host_header, path, body, deadline, aborted);
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("HTTP client: ", e.what()));
-  }
-}
-
 
 }  // namespace
 

@@ -1,6 +1,8 @@
-// One target's scrape loop (server/scrape_manager.h describes the behavior): an asynchronous
-// HTTP GET on the manager's io_context every interval, then parsing, labeling, staleness and
-// the write. Internal to server/.
+// One target's scrape loop (server/scrape/scrape_manager.h describes the behavior): an
+// asynchronous HTTP GET on the manager's io_context every interval (scrape_loop.cc: scheduling
+// and the fetch, through the shared AsyncHttpClient), then parsing, labeling, sample_limit,
+// staleness, the report series and the write (scrape_ingest.cc: ingest policy, through
+// ingest::Ingester). Internal to server/scrape/.
 //
 // Threading: every step runs on the loop's strand, so the loop's scrape state needs no lock;
 // Update(), Status() and Stop() may be called from any thread (they post to the strand or
@@ -10,14 +12,8 @@
 #define EMBER_SERVER_SCRAPE_SCRAPE_LOOP_H_
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -32,8 +28,10 @@
 #include "absl/synchronization/notification.h"
 #include "ember/db.h"
 #include "ingest/batch.h"
-#include "server/scrape/relabel.h"
+#include "ingest/ingester.h"
+#include "server/http/http_client.h"
 #include "server/metrics/metrics.h"
+#include "server/scrape/relabel.h"
 #include "server/scrape/scrape_manager.h"
 #include "server/scrape/scrape_target.h"
 
@@ -49,7 +47,7 @@ struct ScrapeJobSettings {
 
 // What every loop shares; owned by the manager, outliving the loops.
 struct ScrapeEnv {
-  Db* db = nullptr;
+  ingest::Ingester* ingester = nullptr;
   size_t max_body_bytes = 0;
   uint64_t offset_seed = 0;
   std::string user_agent;
@@ -97,36 +95,30 @@ class ScrapeLoop : public std::enable_shared_from_this<ScrapeLoop> {
 
   static constexpr size_t kNumReport = 5;
 
-  // The steps of one scrape, in order; errors are worded as Go's http.Client does, since
+  // scrape_loop.cc: the steps of one scrape. Errors are worded as Go's http.Client does, since
   // dashboards and alerts match on Prometheus's lastError texts.
   void OnTimer(boost::system::error_code ec);
   void BeginScrape();
-  void OnResolve(boost::system::error_code ec,
-                 const boost::asio::ip::tcp::resolver::results_type& results);
-  void ConnectNext();  // Tries endpoints_[next_endpoint_].
-  void OnConnect(boost::system::error_code ec);
-  void OnWrite(boost::system::error_code ec);
-  void OnHeader(boost::system::error_code ec);
-  void OnRead(boost::system::error_code ec);
-  void FailRead(boost::system::error_code ec);  // Ends the scrape with a read error.
+  void OnFetched(HttpClientResult result);
   // `gen` tells the running scrape's deadline from an earlier one whose handler was queued.
   void OnDeadline(uint64_t gen, boost::system::error_code ec);
   // Ends the HTTP part of the scrape: stores its outcome and schedules the next one.
   void EndFetch(const Fetched& fetched);
   void FailFetch(std::string error);
   void ScheduleNext();
-  // At the start of every step: true when Stop() aborted the scrape (then finalizes), or when
-  // its deadline passed (then ends it with the timeout error); the step must return.
+  // When the fetch ends: true when Stop() aborted the scrape (then finalizes), or when its
+  // deadline passed (then ends it with the timeout error).
   bool Aborted();
   bool TimedOut();
+
+  // scrape_ingest.cc: what a scrape stores.
   // Writes the end-of-run stale markers once and notifies stopped_.
   void Finalize();
-
   // Parses, labels and stores a fetched body, or records the failure; updates status_.
   void Store(const Fetched& fetched, int64_t start_ms, double seconds);
   // Appends stale markers at `t` for every tracked series of the last successful scrape.
   void AppendStaleMarkers(int64_t t, ingest::DecodedBatch* batch) const;
-  // Appends the report series (kReportNames in scrape_loop.cc) with these values at `t`.
+  // Appends the report series (kReportNames in scrape_ingest.cc) with these values at `t`.
   void AppendReport(int64_t t, const double (&values)[kNumReport],
                     ingest::DecodedBatch* batch) const;
   // Stores `batch` and counts what was stored or refused. Returns the write path's error.
@@ -137,8 +129,7 @@ class ScrapeLoop : public std::enable_shared_from_this<ScrapeLoop> {
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::steady_timer timer_;     // The next scrape.
   boost::asio::steady_timer deadline_;  // The running scrape's timeout.
-  boost::asio::ip::tcp::resolver resolver_;
-  boost::asio::ip::tcp::socket socket_;
+  std::shared_ptr<AsyncHttpClient> client_;
   absl::Notification stopped_;
 
   // On the strand.
@@ -152,11 +143,6 @@ class ScrapeLoop : public std::enable_shared_from_this<ScrapeLoop> {
   uint64_t gen_ = 0;
   int64_t start_ms_ = 0;
   Clock::time_point start_;
-  std::vector<boost::asio::ip::tcp::endpoint> endpoints_;  // Tried in order.
-  size_t next_endpoint_ = 0;
-  boost::beast::http::request<boost::beast::http::empty_body> request_;
-  boost::beast::flat_buffer buffer_;
-  std::optional<boost::beast::http::response_parser<boost::beast::http::string_body>> parser_;
   absl::flat_hash_map<std::string, SeenSeries> seen_;  // Key: the labels, serialized.
   int64_t last_write_ms_ = 0;  // Timestamp of the last samples written (report or stale).
   bool reported_ = false;      // Report series are stored and not yet marked stale.

@@ -40,6 +40,7 @@ struct ScrapeManager::Impl {
   void Run();
 
   const ScrapeManagerOptions options;
+  std::unique_ptr<ingest::Ingester> own_ingester;  // When the options gave none.
   ScrapeEnv env;
   CounterFamily* targets_gauge = nullptr;  // {job, state}
 
@@ -60,7 +61,8 @@ struct ScrapeManager::Impl {
 
 ScrapeManager::Impl::Impl(Db* db, MetricsRegistry* metrics, ScrapeManagerOptions o)
     : options(std::move(o)), ioc(std::max(options.threads, 1)) {
-  env.db = db;
+  if (options.ingester == nullptr) own_ingester = std::make_unique<ingest::Ingester>(db);
+  env.ingester = options.ingester != nullptr ? options.ingester : own_ingester.get();
   env.max_body_bytes = options.max_body_bytes;
   env.offset_seed = options.offset_seed;
   env.user_agent =

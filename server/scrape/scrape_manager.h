@@ -2,7 +2,7 @@
 // scrape_configs, each fetching the target's /metrics every scrape_interval and storing the
 // samples through the ingest write path, as Prometheus's scrape manager does:
 //
-//   - targets: static_configs -> relabel_configs -> labels without "__" (server/scrape_target.h)
+//   - targets: static_configs -> relabel_configs -> labels without "__" (server/scrape/scrape_target.h)
 //   - each scrape: HTTP GET (gzip accepted) bounded by scrape_timeout; the text format 0.0.4, or
 //     OpenMetrics when the Content-Type says so; target labels added (honor_labels),
 //     metric_relabel_configs, sample_limit; then the report series up, scrape_duration_seconds,
@@ -38,6 +38,7 @@
 
 #include "absl/status/status.h"
 #include "ember/db.h"
+#include "ingest/ingester.h"
 #include "ember/labels.h"
 #include "server/config/config.h"
 #include "server/metrics/metrics.h"
@@ -54,6 +55,9 @@ struct ScrapeManagerOptions {
   uint64_t offset_seed = 0;
   // Sent as User-Agent; "" means "Ember/<version>".
   std::string user_agent;
+  // The ingest facade scrapes are written through (the server's, shared with the HTTP doors);
+  // null: the manager makes its own over `db`. Must outlive the manager.
+  ingest::Ingester* ingester = nullptr;
 };
 
 // One active target, as /api/v1/targets shows it.
