@@ -1,6 +1,10 @@
 // Prometheus's HTTP API v1 over an Ember database, and the ingest doors: what `ember serve`
 // answers. Routes, parameters, JSON and error shapes follow Prometheus (docs/http-api.md lists
-// them with Ember's choices). Thread-safe: the HTTP server calls Handle from its I/O threads.
+// them with Ember's choices). One route table (api.cc) maps each path to its handler; the
+// handlers live by endpoint family: api_query.cc (query, query_range, format_query),
+// api_series.cc (series, labels, label values, metadata), api_status.cc (status/*, targets,
+// rules, alerts, health, /metrics), api_write.cc (remote write, text import, InfluxDB lines,
+// self-scrape: the HTTP side of ingest::Ingester). Thread-safe: the HTTP server calls Handle from its I/O threads.
 // Queries and the other endpoints that read the database at length (series, labels, label
 // values, TSDB status) run on the QueryExecutor, never on the I/O threads, so ingest, health
 // checks and /metrics are answered at once whatever the query load.
@@ -17,11 +21,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 
 #include "ember/db.h"
 #include "ingest/batch.h"
+#include "ingest/ingester.h"
 #include "query/engine.h"
 #include "query/executor.h"
 #include "server/http/http_server.h"
@@ -86,6 +91,9 @@ class Api {
   // should be handed back to the OS; clears the flag.
   bool TakeTrimRequest() { return trim_requested_.exchange(false); }
 
+  // The ingest facade every door writes through.
+  ingest::Ingester* ingester() { return &ingester_; }
+
  private:
   // What one request's handler tells the executor, and may read: the client's cancel flag.
   struct Call {
@@ -93,7 +101,22 @@ class Api {
     absl::Status outcome;  // The query's own status, for the executor's counters.
   };
 
-  HttpResponse Route(const HttpRequest& request, std::string* handler, Call* call);
+  // Which methods a route takes; others answer 405.
+  enum class Methods { kAny, kGet, kPost, kGetOrPost, kPostOrPut };
+  // One row of the route table: the handler label of the request metrics, whether the handler
+  // reads the database at length (then it runs on the query executor), and the handler.
+  struct Route {
+    std::string handler;
+    Methods methods = Methods::kAny;
+    bool on_executor = false;
+    std::function<HttpResponse(const HttpRequest&, Call*)> handle;
+  };
+
+  void AddRoutes();
+  // The route of `path`: an exact path of the table, or the label values pattern
+  // /api/v1/label/<name>/values (name in `*label`); null for none.
+  const Route* FindRoute(const std::string& path, std::string* label) const;
+  HttpResponse Dispatch(const HttpRequest& request, std::string* handler, Call* call);
   void Record(const std::string& handler, int status,
               std::chrono::steady_clock::time_point start);
 
@@ -101,30 +124,34 @@ class Api {
   // `kind` ("instant", "range"), and answers with its result or error.
   HttpResponse Evaluate(const Params& params, const char* kind, Call* call,
                         const std::function<absl::StatusOr<query::QueryResult>(query::Engine&)>& run);
+  // api_query.cc
   HttpResponse Query(const HttpRequest& request, Call* call);
   HttpResponse QueryRange(const HttpRequest& request, Call* call);
   HttpResponse FormatQuery(const HttpRequest& request);
+  // api_series.cc
   HttpResponse SeriesEndpoint(const HttpRequest& request);
   HttpResponse LabelNames(const HttpRequest& request);
-  HttpResponse LabelValues(const HttpRequest& request, const std::string& name);
+  // `name_in_path` as the URL has it (Prometheus 3.x escapes UTF-8 names: U__...).
+  HttpResponse LabelValues(const HttpRequest& request, const std::string& name_in_path);
   HttpResponse Metadata(const HttpRequest& request);
+  // api_status.cc
   HttpResponse BuildInfo();
   HttpResponse RuntimeInfo();
   HttpResponse TsdbStatus(const HttpRequest& request);
   HttpResponse Flags();
   HttpResponse Targets();
+  HttpResponse Rules(const HttpRequest& request);
+  HttpResponse Alerts();
+  HttpResponse Reload();
+  HttpResponse MetricsPage();
+  // api_write.cc
   HttpResponse RemoteWrite(const HttpRequest& request);
   HttpResponse ImportPrometheus(const HttpRequest& request);
   HttpResponse InfluxWrite(const HttpRequest& request, bool v2);
-  HttpResponse MetricsPage();
-
-  // Stores a decoded batch from `door`, counting samples and refusals, and remembers its
-  // metadata. OK, or the status to answer with.
-  absl::Status Ingest(const char* door, const ingest::DecodedBatch& batch, int64_t* stored);
-  void RememberMetadata(const std::vector<ingest::MetricMetadata>& metadata);
 
   Db* db_;
   ApiOptions options_;
+  ingest::Ingester ingester_;
   std::unique_ptr<query::QueryExecutor> own_executor_;  // When none was given.
   query::QueryExecutor* executor_;
   ApiHooks hooks_;
@@ -137,15 +164,10 @@ class Api {
 
   CounterFamily* requests_;
   HistogramFamily* request_duration_;
-  CounterFamily* ingested_;
-  CounterFamily* refused_;
-  CounterFamily* bad_requests_;
   HistogramFamily* query_duration_;
 
-  absl::Mutex metadata_mu_;
-  // Metric family -> distinct (type, help, unit).
-  std::map<std::string, std::vector<ingest::MetricMetadata>> metadata_
-      ABSL_GUARDED_BY(metadata_mu_);
+  absl::flat_hash_map<std::string, Route> routes_;  // Exact paths.
+  Route label_values_;                              // /api/v1/label/<name>/values
 };
 
 }  // namespace ember::server

@@ -32,7 +32,9 @@ absl::Status EmberServer::Start() {
     absl::Status s = config.status();
     if (s.ok()) {
       notifier_ = std::make_unique<Notifier>(NotifierOptions{}, &metrics_);
-      scrape_ = std::make_unique<ScrapeManager>(db_.get(), &metrics_);
+      ScrapeManagerOptions scrape_options;
+      scrape_options.ingester = api_->ingester();
+      scrape_ = std::make_unique<ScrapeManager>(db_.get(), &metrics_, scrape_options);
       rules_ = std::make_unique<RuleManager>(db_.get(), &metrics_, notifier_.get(),
                                              executor_.get());
       absl::MutexLock lock(&reload_mu_);
