@@ -17,8 +17,8 @@
 
 #include "ingest/remote_write.h"
 #include "server/cmd/ember_server.h"
+#include "tests/testutil/ember_server_fixture.h"
 #include "tests/testutil/http_client.h"
-#include "tests/testutil/temp_dir.h"
 
 namespace ember::server {
 namespace {
@@ -28,8 +28,8 @@ using testutil::HttpClient;
 using testutil::HttpResult;
 using testutil::UrlEncode;
 
-// 2023-11-14T22:13:20Z, in the writable window because retention is off.
-constexpr int64_t kT0 = 1'700'000'000'000;
+using testutil::kServerT0;
+constexpr int64_t kT0 = kServerT0;
 
 ingest::DecodedSeries MakeSeries(Labels labels, std::vector<Sample> samples) {
   ingest::DecodedSeries s;
@@ -38,39 +38,13 @@ ingest::DecodedSeries MakeSeries(Labels labels, std::vector<Sample> samples) {
   return s;
 }
 
-class ApiTest : public ::testing::Test {
+class ApiTest : public testutil::EmberServerTest {
  protected:
   void SetUp() override {
-    ServerOptions o;
-    o.data_dir = dir_.path();
-    o.db.retention_ms = 0;
-    o.db.background_interval_ms = 0;
-    o.http.listen_address = "127.0.0.1:0";
-    o.http.threads = 2;
-    o.http.max_request_body_bytes = 1 << 20;
-    o.self_scrape_interval_ms = 0;
-    o.api.max_points_per_series = 11000;
-    server_ = std::make_unique<EmberServer>(o);
-    ASSERT_TRUE(server_->Start().ok());
-    client_ = std::make_unique<HttpClient>(server_->port(), 10'000);
-  }
-
-  void TearDown() override {
-    client_.reset();
-    if (server_ != nullptr) EXPECT_TRUE(server_->Stop().ok());
-  }
-
-  HttpResult Get(const std::string& target) {
-    absl::StatusOr<HttpResult> r = client_->Get(target);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : HttpResult{};
-  }
-
-  HttpResult Post(const std::string& target, const std::string& body,
-                  const std::vector<std::pair<std::string, std::string>>& headers) {
-    absl::StatusOr<HttpResult> r = client_->Request("POST", target, body, headers);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : HttpResult{};
+    StartServer([](ServerOptions* o) {
+      o->http.max_request_body_bytes = 1 << 20;
+      o->api.max_points_per_series = 11000;
+    });
   }
 
   HttpResult RemoteWrite(const std::string& body) {
@@ -86,16 +60,6 @@ class ApiTest : public ::testing::Test {
     b.series = std::move(series);
     return RemoteWrite(ingest::EncodeRemoteWriteV1(b));
   }
-
-  // Instant query at kT0 + offset_ms.
-  HttpResult Query(const std::string& q, int64_t t_ms = kT0) {
-    return Get(absl::StrCat("/api/v1/query?query=", UrlEncode(q), "&time=", t_ms / 1000, ".",
-                            absl::StrFormat("%03d", t_ms % 1000)));
-  }
-
-  testutil::TempDir dir_;
-  std::unique_ptr<EmberServer> server_;
-  std::unique_ptr<HttpClient> client_;
 };
 
 TEST_F(ApiTest, RemoteWriteThenInstantQueryAnswersPrometheusJson) {

@@ -19,9 +19,9 @@
 
 #include "ingest/remote_write.h"
 #include "server/cmd/ember_server.h"
+#include "tests/testutil/ember_server_fixture.h"
 #include "tests/testutil/http_client.h"
 #include "tests/testutil/json_value.h"
-#include "tests/testutil/temp_dir.h"
 
 namespace ember::server {
 namespace {
@@ -34,33 +34,17 @@ using testutil::UrlEncode;
 // Minutes of CPU uncancelled: 86,400 windows of 86,400 points.
 constexpr const char* kSlowQuery = "sum_over_time(sum_over_time(vector(1)[1d:1s])[1d:1s])";
 
-class QueryGovernanceTest : public ::testing::Test {
+class QueryGovernanceTest : public testutil::EmberServerTest {
  protected:
   void Start(const std::function<void(ServerOptions*)>& adjust = nullptr) {
-    ServerOptions o;
-    o.data_dir = dir_.path();
-    o.db.retention_ms = 0;
-    o.db.background_interval_ms = 0;
-    o.http.listen_address = "127.0.0.1:0";
-    o.http.threads = 1;  // One I/O thread: a query running on it would block everything.
-    o.self_scrape_interval_ms = 0;
-    o.executor.max_concurrency = 1;
-    o.executor.max_queued = 0;
-    if (adjust) adjust(&o);
-    server_ = std::make_unique<EmberServer>(o);
-    ASSERT_TRUE(server_->Start().ok());
-    client_ = std::make_unique<HttpClient>(server_->port(), 30'000);
-  }
-
-  void TearDown() override {
-    client_.reset();
-    if (server_ != nullptr) EXPECT_TRUE(server_->Stop().ok());
-  }
-
-  HttpResult Get(const std::string& target, HttpClient* client = nullptr) {
-    absl::StatusOr<HttpResult> r = (client != nullptr ? client : client_.get())->Get(target);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : HttpResult{};
+    StartServer(
+        [&adjust](ServerOptions* o) {
+          o->http.threads = 1;  // One I/O thread: a query running on it would block everything.
+          o->executor.max_concurrency = 1;
+          o->executor.max_queued = 0;
+          if (adjust) adjust(o);
+        },
+        /*client_timeout_ms=*/30'000);
   }
 
   // The executor's figures from /api/v1/status/runtimeinfo.
@@ -92,10 +76,6 @@ class QueryGovernanceTest : public ::testing::Test {
     EXPECT_EQ(send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
     return fd;
   }
-
-  testutil::TempDir dir_;
-  std::unique_ptr<EmberServer> server_;
-  std::unique_ptr<HttpClient> client_;
 };
 
 TEST_F(QueryGovernanceTest, WritesHealthAndMetricsAreServedWhileEveryWorkerIsBusy) {

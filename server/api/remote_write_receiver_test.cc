@@ -26,8 +26,8 @@
 #include "server/api/api.h"
 #include "server/cmd/ember_server.h"
 #include "server/metrics/metrics.h"
+#include "tests/testutil/ember_server_fixture.h"
 #include "tests/testutil/http_client.h"
-#include "tests/testutil/temp_dir.h"
 
 namespace ember::server {
 namespace {
@@ -41,7 +41,7 @@ using testutil::UrlEncode;
 constexpr int64_t kT0 = 1'700'000'000'000;
 constexpr size_t kBodyLimit = 1 << 20;
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
+using Headers = testutil::HttpHeaders;
 
 const Headers kV1Headers = {{"Content-Encoding", "snappy"},
                             {"Content-Type", "application/x-protobuf"},
@@ -83,55 +83,30 @@ std::string Written(const HttpResult& r) {
                       r.Header("x-prometheus-remote-write-exemplars-written"));
 }
 
-class RemoteWriteReceiverTest : public ::testing::Test {
+class RemoteWriteReceiverTest : public testutil::EmberServerTest {
  protected:
   void SetUp() override {
-    ServerOptions o;
-    o.data_dir = dir_.path();
-    o.db.retention_ms = 0;
-    o.db.background_interval_ms = 0;
-    o.http.listen_address = "127.0.0.1:0";
-    o.http.threads = 2;
-    o.http.max_request_body_bytes = kBodyLimit;
-    o.api.max_request_body_bytes = kBodyLimit;
-    o.self_scrape_interval_ms = 0;
-    server_ = std::make_unique<EmberServer>(o);
-    ASSERT_TRUE(server_->Start().ok());
-    client_ = std::make_unique<HttpClient>(server_->port(), 10'000);
+    StartServer([](ServerOptions* o) {
+      o->http.max_request_body_bytes = kBodyLimit;
+      o->api.max_request_body_bytes = kBodyLimit;
+    });
   }
 
-  void TearDown() override {
-    client_.reset();
-    if (server_ != nullptr) EXPECT_TRUE(server_->Stop().ok());
-  }
-
-  HttpResult Post(const std::string& body, const Headers& headers) {
-    absl::StatusOr<HttpResult> r = client_->Request("POST", "/api/v1/write", body, headers);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : HttpResult{};
+  HttpResult PostWrite(const std::string& body, const Headers& headers) {
+    return Post("/api/v1/write", body, headers);
   }
   HttpResult WriteV1(const ingest::DecodedBatch& b) {
-    return Post(ingest::EncodeRemoteWriteV1(b), kV1Headers);
+    return PostWrite(ingest::EncodeRemoteWriteV1(b), kV1Headers);
   }
   HttpResult WriteV2(const ingest::DecodedBatch& b) {
-    return Post(ingest::EncodeRemoteWriteV2(b), kV2Headers);
+    return PostWrite(ingest::EncodeRemoteWriteV2(b), kV2Headers);
   }
 
   // The instant-query result of `q` at `t_ms`, as JSON.
-  std::string Query(const std::string& q, int64_t t_ms = kT0) {
-    absl::StatusOr<HttpResult> r =
-        client_->Get(absl::StrCat("/api/v1/query?query=", UrlEncode(q), "&time=", t_ms / 1000, ".",
-                                  absl::StrFormat("%03d", t_ms % 1000)));
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? r->body : "";
-  }
+  std::string QueryJson(const std::string& q, int64_t t_ms = kT0) { return Query(q, t_ms).body; }
   bool Stored(const std::string& selector, int64_t t_ms = kT0) {
-    return Query(selector, t_ms).find("\"result\":[]") == std::string::npos;
+    return QueryJson(selector, t_ms).find("\"result\":[]") == std::string::npos;
   }
-
-  testutil::TempDir dir_;
-  std::unique_ptr<EmberServer> server_;
-  std::unique_ptr<HttpClient> client_;
 };
 
 // compliance: TestSingleMetric (the success cases, each value), MUST and SHOULD (204).
@@ -162,8 +137,8 @@ TEST_F(RemoteWriteReceiverTest, FloatSamplesOfEveryValueAndLabelShapeAre204AndCo
       EXPECT_EQ(Written(r), "1/0/0");
     }
   }
-  EXPECT_THAT(Query("{\"resource cpu usage\"}", kT0 + 5), HasSubstr("\"1\""));
-  EXPECT_THAT(Query("up{job=\"test\\njob\\n\"}", kT0 + 23), HasSubstr("\"-Inf\""));
+  EXPECT_THAT(QueryJson("{\"resource cpu usage\"}", kT0 + 5), HasSubstr("\"1\""));
+  EXPECT_THAT(QueryJson("up{job=\"test\\njob\\n\"}", kT0 + 23), HasSubstr("\"-Inf\""));
 }
 
 // compliance: TestSingleMetric "without name label" and "empty metric", TestMultipleMetrics
@@ -217,7 +192,7 @@ TEST_F(RemoteWriteReceiverTest, UnsupportedContentTypesAre415BeforeTheBodyIsRead
                            "application/x-protobuf-extra"}) {
     SCOPED_TRACE(type);
     for (const std::string& body : {corrupt, good}) {
-      HttpResult r = Post(body, {{"Content-Encoding", "snappy"}, {"Content-Type", type}});
+      HttpResult r = PostWrite(body, {{"Content-Encoding", "snappy"}, {"Content-Type", type}});
       EXPECT_EQ(r.status, 415) << r.body;
       EXPECT_THAT(r.body, HasSubstr(type));
     }
@@ -235,13 +210,13 @@ TEST_F(RemoteWriteReceiverTest, ContentTypeIsMatchedAsRfc9110Says) {
         "application/x-protobuf;charset=utf-8;proto=io.prometheus.write.v2.Request",
         "application/x-protobuf;;proto = io.prometheus.write.v2.Request"}) {
     SCOPED_TRACE(type);
-    HttpResult r = Post(ingest::EncodeRemoteWriteV2(Batch({Series({{"__name__", "up"}}, 1, ++t)})),
+    HttpResult r = PostWrite(ingest::EncodeRemoteWriteV2(Batch({Series({{"__name__", "up"}}, 1, ++t)})),
                         {{"Content-Type", type}});
     EXPECT_EQ(r.status, 204) << r.body;
     EXPECT_EQ(Written(r), "1/0/0");
   }
   // The 1.0 message named explicitly.
-  HttpResult r = Post(ingest::EncodeRemoteWriteV1(Batch({Series({{"__name__", "up"}}, 1, ++t)})),
+  HttpResult r = PostWrite(ingest::EncodeRemoteWriteV1(Batch({Series({{"__name__", "up"}}, 1, ++t)})),
                       {{"Content-Type", "application/x-protobuf;proto=prometheus.WriteRequest"}});
   EXPECT_EQ(r.status, 204) << r.body;
   EXPECT_EQ(Written(r), "//");
@@ -257,10 +232,10 @@ TEST_F(RemoteWriteReceiverTest, RemoteWriteOneIsAcceptedWithOrWithoutContentType
   EXPECT_EQ(r.status, 204) << r.body;
   EXPECT_EQ(Written(r), "//");
   // No Content-Type at all, as old senders do: 1.0. So is no Content-Encoding: snappy.
-  r = Post(ingest::EncodeRemoteWriteV1(Batch({Series({{"__name__", "old"}}, 5)})), {});
+  r = PostWrite(ingest::EncodeRemoteWriteV1(Batch({Series({{"__name__", "old"}}, 5)})), {});
   EXPECT_EQ(r.status, 204) << r.body;
-  EXPECT_THAT(Query("old"), HasSubstr("\"5\""));
-  EXPECT_THAT(Query("http_requests_total"), HasSubstr("\"100\""));
+  EXPECT_THAT(QueryJson("old"), HasSubstr("\"5\""));
+  EXPECT_THAT(QueryJson("http_requests_total"), HasSubstr("\"100\""));
 }
 
 // compliance: TestBadContentEncodings (gzip, deflate), MUST 415. The HTTP server leaves remote
@@ -271,7 +246,7 @@ TEST_F(RemoteWriteReceiverTest, ContentEncodingsOtherThanSnappyAre415) {
     SCOPED_TRACE(encoding);
     Headers headers = kV2Headers;
     headers[0].second = encoding;
-    HttpResult r = Post(body, headers);
+    HttpResult r = PostWrite(body, headers);
     EXPECT_EQ(r.status, 415) << r.body;
     EXPECT_THAT(r.body, HasSubstr(absl::StrCat("unsupported Content-Encoding \"", encoding)));
     EXPECT_EQ(Written(r), "0/0/0");
@@ -279,7 +254,7 @@ TEST_F(RemoteWriteReceiverTest, ContentEncodingsOtherThanSnappyAre415) {
   EXPECT_FALSE(Stored("up"));
   Headers headers = kV2Headers;
   headers[0].second = "Snappy";
-  EXPECT_EQ(Post(body, headers).status, 204);
+  EXPECT_EQ(PostWrite(body, headers).status, 204);
 }
 
 // compliance: TestCorruptRequestBody (MUST 4xx), TestRW1ErrorHandling (MAY). The empty body
@@ -304,14 +279,14 @@ TEST_F(RemoteWriteReceiverTest, BodiesThatAreNoSnappyBlockAre400) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    HttpResult r = Post(c.body, c.headers);
+    HttpResult r = PostWrite(c.body, c.headers);
     EXPECT_EQ(r.status, 400) << r.body;
     EXPECT_THAT(r.body, HasSubstr(c.want));
     EXPECT_EQ(Written(r), &c.headers == &kV2Headers ? "0/0/0" : "//");
   }
   EXPECT_FALSE(Stored("up"));
   // The one-byte block of an empty message is a valid, empty request.
-  EXPECT_EQ(Post(std::string(1, '\0'), kV2Headers).status, 204);
+  EXPECT_EQ(PostWrite(std::string(1, '\0'), kV2Headers).status, 204);
 }
 
 TEST_F(RemoteWriteReceiverTest, SnappyBlockLargerThanTheBodyLimitOnceDecompressedIs413) {
@@ -325,12 +300,12 @@ TEST_F(RemoteWriteReceiverTest, SnappyBlockLargerThanTheBodyLimitOnceDecompresse
       Batch({Series({{"__name__", "up"}, {"big", std::string(2 << 20, 'a')}}, 1)}));
   ASSERT_LT(bomb.size(), kBodyLimit);
   for (const std::string& body : {claim, bomb}) {
-    HttpResult r = Post(body, kV2Headers);
+    HttpResult r = PostWrite(body, kV2Headers);
     EXPECT_EQ(r.status, 413) << r.body;
     EXPECT_THAT(r.body, HasSubstr("exceeds the limit of 1048576 bytes"));
     EXPECT_EQ(Written(r), "0/0/0");
   }
-  EXPECT_EQ(Post(claim, kV1Headers).status, 413);
+  EXPECT_EQ(PostWrite(claim, kV1Headers).status, 413);
   EXPECT_FALSE(Stored("up"));
   // The server keeps serving.
   EXPECT_EQ(WriteV2(Batch({Series({{"__name__", "up"}}, 1)})).status, 204);
@@ -353,7 +328,7 @@ TEST_F(RemoteWriteReceiverTest, WrittenHeadersStateWhatWasStoredOnEveryAnswer) {
   ts->add_labels_refs(1);
   ts->add_labels_refs(2);
   ts->add_histograms("");  // Opaque in Ember's proto: any Histogram message is refused.
-  r = Post(Compress(req), kV2Headers);
+  r = PostWrite(Compress(req), kV2Headers);
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.body, HasSubstr("timeseries[1]: native histograms are not supported"));
   EXPECT_EQ(Written(r), "0/0/0");
@@ -363,7 +338,7 @@ TEST_F(RemoteWriteReceiverTest, WrittenHeadersStateWhatWasStoredOnEveryAnswer) {
   io::prometheus::write::v2::Exemplar* e = req.mutable_timeseries(0)->add_exemplars();
   e->set_value(1);
   e->set_timestamp(kT0);
-  r = Post(Compress(req), kV2Headers);
+  r = PostWrite(Compress(req), kV2Headers);
   EXPECT_EQ(r.status, 204) << r.body;
   EXPECT_EQ(Written(r), "1/0/0");
 }
@@ -390,7 +365,7 @@ TEST_F(RemoteWriteReceiverTest, MetadataWithSamplesIsStoredAndServed) {
                         "\"requests\"}"));
   EXPECT_THAT(client_->Get("/api/v1/metadata?metric=test_metric")->body,
               HasSubstr("\"help\":\"Special: äöü, newlines\\nand \\\"quotes\\\"\""));
-  EXPECT_THAT(Query("test_metric{environment=\"test🚀\"}"), HasSubstr("\"42\""));
+  EXPECT_THAT(QueryJson("test_metric{environment=\"test🚀\"}"), HasSubstr("\"42\""));
 }
 
 // compliance: TestEdgeCaseCombinations "metadata_without_data" (SHOULD 2xx).
@@ -403,7 +378,7 @@ TEST_F(RemoteWriteReceiverTest, MetadataWithoutSamplesIs204AndStoresNoSample) {
   ts->mutable_metadata()->set_type(io::prometheus::write::v2::Metadata::METRIC_TYPE_COUNTER);
   ts->mutable_metadata()->set_help_ref(3);
   ts->mutable_metadata()->set_unit_ref(4);
-  HttpResult r = Post(Compress(req), kV2Headers);
+  HttpResult r = PostWrite(Compress(req), kV2Headers);
   EXPECT_EQ(r.status, 204) << r.body;
   EXPECT_EQ(Written(r), "0/0/0");
   EXPECT_THAT(client_->Get("/api/v1/metadata?metric=orphan_metric")->body,
@@ -420,10 +395,10 @@ TEST_F(RemoteWriteReceiverTest, CreatedTimestampsManySeriesAndOldSamplesAre204) 
   ts->add_samples()->set_timestamp(kT0);
   ts->mutable_samples(0)->set_value(150);
   ts->set_created_timestamp(kT0 - 3'600'000);
-  HttpResult r = Post(Compress(req), kV2Headers);
+  HttpResult r = PostWrite(Compress(req), kV2Headers);
   EXPECT_EQ(r.status, 204) << r.body;
   EXPECT_EQ(Written(r), "1/0/0");
-  EXPECT_THAT(Query("http_requests_total"), HasSubstr("\"150\""));
+  EXPECT_THAT(QueryJson("http_requests_total"), HasSubstr("\"150\""));
 
   std::vector<ingest::DecodedSeries> many;
   std::vector<ingest::MetricMetadata> metadata;
@@ -436,7 +411,7 @@ TEST_F(RemoteWriteReceiverTest, CreatedTimestampsManySeriesAndOldSamplesAre204) 
   r = WriteV2(Batch(std::move(many), std::move(metadata)));
   EXPECT_EQ(r.status, 204) << r.body;
   EXPECT_EQ(Written(r), "51/0/0");
-  EXPECT_THAT(Query("count({__name__=~\"counter_metric_.*\"})"), HasSubstr("\"50\""));
+  EXPECT_THAT(QueryJson("count({__name__=~\"counter_metric_.*\"})"), HasSubstr("\"50\""));
   EXPECT_TRUE(Stored("old_metric", kT0 - 3'600'000));
 }
 

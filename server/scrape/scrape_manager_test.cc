@@ -1,6 +1,7 @@
-// Scrapes real HTTP targets on 127.0.0.1 (server::HttpServer on port 0) into a Db in a temp
-// dir. Intervals are 100 ms; every wait polls with a deadline, so a broken loop fails the test
-// within seconds instead of hanging it.
+// Scrapes real HTTP targets on 127.0.0.1 into a Db in a temp dir: what a scrape stores (target
+// labels, relabeling, honor_labels/timestamps, sample_limit, stale markers, report series) and
+// how configs apply. Intervals are 100 ms; every wait polls with a deadline, so a broken loop
+// fails the test within seconds instead of hanging it.
 #include "server/scrape/scrape_manager.h"
 
 #include <gmock/gmock.h>
@@ -8,28 +9,13 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
-#include <limits>
-#include <map>
-#include <memory>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
-#include "absl/time/time.h"
-#include "ember/db.h"
-#include "ember/sample.h"
-#include "server/scrape/relabel.h"
-#include "server/config/config.h"
-#include "server/http/http_codec.h"
-#include "server/http/http_server.h"
-#include "server/metrics/metrics.h"
-#include "tests/testutil/temp_dir.h"
+#include "server/scrape/scrape_test_util.h"
 
 namespace ember::server {
 namespace {
@@ -43,153 +29,14 @@ using ::testing::Pair;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
 
-// A Select() result holding exactly the series `key` (LabelsToString form).
-MATCHER_P(OnlySeries, key, "") { return arg.size() == 1 && arg.begin()->first == key; }
-
-constexpr auto kWaitLimit = std::chrono::seconds(15);
-
-// Polls `done` every 10 ms until it holds or kWaitLimit passes.
-bool WaitFor(const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + kWaitLimit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
-}
-
-std::shared_ptr<const Relabeler> Compile(std::vector<RelabelConfig> steps) {
-  absl::StatusOr<std::unique_ptr<Relabeler>> r =
-      Relabeler::Compile(std::move(steps));
-  EXPECT_TRUE(r.ok()) << r.status();
-  return r.ok() ? std::shared_ptr<const Relabeler>(std::move(*r)) : nullptr;
-}
-
-// A /metrics endpoint whose answer is computed per request; `n` counts requests from 1.
-class TestTarget {
- public:
-  using Handler = std::function<HttpResponse(int n, const HttpRequest& request)>;
-
-  explicit TestTarget(Handler handler) : handler_(std::move(handler)) {
-    HttpServerOptions options;
-    options.listen_address = "127.0.0.1:0";
-    options.threads = 2;
-    options.gzip_min_bytes = std::numeric_limits<size_t>::max();  // Handlers choose.
-    server_ = std::make_unique<HttpServer>(options, [this](const HttpRequest& r) {
-      int n = 0;
-      {
-        absl::MutexLock lock(&mu_);
-        n = ++requests_;
-        last_ = r;
-      }
-      return handler_(n, r);
-    });
-    const absl::Status s = server_->Start();
-    EXPECT_TRUE(s.ok()) << s;
-  }
-  // A handler of static text, `text(n)`.
-  static Handler Text(std::function<std::string(int n)> text) {
-    return [text = std::move(text)](int n, const HttpRequest&) {
-      HttpResponse r;
-      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      r.body = text(n);
-      return r;
-    };
-  }
-
-  std::string address() const { return absl::StrCat("127.0.0.1:", server_->port()); }
-  int requests() const {
-    absl::MutexLock lock(&mu_);
-    return requests_;
-  }
-  HttpRequest last_request() const {
-    absl::MutexLock lock(&mu_);
-    return last_;
-  }
-  void Stop() { server_->Stop(/*grace_ms=*/1000); }
-
- private:
-  Handler handler_;
-  std::unique_ptr<HttpServer> server_;
-  mutable absl::Mutex mu_;
-  int requests_ ABSL_GUARDED_BY(mu_) = 0;
-  HttpRequest last_ ABSL_GUARDED_BY(mu_);
-};
-
-ScrapeConfig Job(std::string name, std::vector<std::string> targets, int64_t interval_ms = 100,
-                 int64_t timeout_ms = 80) {
-  ScrapeConfig job;
-  job.job_name = std::move(name);
-  job.scrape_interval_ms = interval_ms;
-  job.scrape_timeout_ms = timeout_ms;
-  job.static_configs.push_back(StaticConfig{std::move(targets), {}});
-  job.relabeler = Compile({});
-  job.metric_relabeler = Compile({});
-  return job;
-}
-
-Config WithJobs(std::vector<ScrapeConfig> jobs) {
-  Config config;
-  config.scrape_configs = std::move(jobs);
-  return config;
-}
-
-class ScrapeManagerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    Options options;
-    options.sync_policy = SyncPolicy::kNoSync;
-    absl::StatusOr<std::unique_ptr<Db>> db = Db::Open(options, dir_.path());
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = std::move(*db);
-    manager_ = std::make_unique<ScrapeManager>(db_.get(), &metrics_);
-  }
-  void TearDown() override {
-    manager_.reset();
-    if (db_ != nullptr) {
-      EXPECT_TRUE(db_->Close().ok());
-    }
-  }
-
-  // Every series matching `matchers` ({name, value} equality), by LabelsToString().
-  std::map<std::string, std::vector<Sample>> Select(
-      const std::vector<std::pair<std::string, std::string>>& matchers) {
-    std::vector<Matcher> ms;
-    for (const auto& [name, value] : matchers) {
-      ms.push_back(Matcher{Matcher::Op::kEqual, name, value});
-    }
-    std::map<std::string, std::vector<Sample>> out;
-    absl::StatusOr<std::vector<Series>> series =
-        db_->Select(ms, 0, std::numeric_limits<int64_t>::max());
-    EXPECT_TRUE(series.ok()) << series.status();
-    if (!series.ok()) return out;
-    for (Series& s : *series) {
-      std::vector<Sample>& samples = out[LabelsToString(s.labels)];
-      while (s.samples->Next()) samples.push_back(s.samples->At());
-      EXPECT_TRUE(s.samples->status().ok()) << s.samples->status();
-    }
-    return out;
-  }
-  // The samples of the one series named `name` in `job`; empty when there is none.
-  std::vector<Sample> Samples(const std::string& name, const std::string& job) {
-    std::map<std::string, std::vector<Sample>> all = Select({{"__name__", name}, {"job", job}});
-    EXPECT_LE(all.size(), 1u) << name;
-    return all.empty() ? std::vector<Sample>{} : all.begin()->second;
-  }
-  bool WaitForSamples(const std::string& name, const std::string& job, size_t n) {
-    return WaitFor([&] { return Samples(name, job).size() >= n; });
-  }
-  TargetStatus OnlyTarget() {
-    std::vector<TargetStatus> targets = manager_->Targets();
-    EXPECT_THAT(targets, SizeIs(1));
-    return targets.empty() ? TargetStatus{} : targets[0];
-  }
-
-  testutil::TempDir dir_;
-  std::unique_ptr<Db> db_;
-  MetricsRegistry metrics_;
-  std::unique_ptr<ScrapeManager> manager_;
-};
+using scrape_test::Compile;
+using scrape_test::Job;
+using scrape_test::kWaitLimit;
+using scrape_test::OnlySeries;
+using scrape_test::ScrapeManagerTest;
+using scrape_test::TestTarget;
+using scrape_test::WaitFor;
+using scrape_test::WithJobs;
 
 TEST_F(ScrapeManagerTest, StoresSamplesWithTargetLabelsAndReportSeries) {
   TestTarget target(TestTarget::Text([](int n) {
@@ -470,72 +317,6 @@ TEST_F(ScrapeManagerTest, UnchangedTargetKeepsItsLoopAndTakesNewJobSettings) {
   for (const Sample& s : Samples("m", "kept")) EXPECT_FALSE(IsStaleNaN(s.v));
 }
 
-TEST_F(ScrapeManagerTest, GzipEncodedResponse) {
-  TestTarget target([](int, const HttpRequest&) {
-    HttpResponse r;
-    r.content_type = "text/plain; version=0.0.4";
-    r.body = Gzip("# TYPE zipped gauge\nzipped 42\n");
-    r.headers.emplace_back("Content-Encoding", "gzip");
-    return r;
-  });
-  ASSERT_TRUE(manager_->ApplyConfig(WithJobs({Job("gz", {target.address()})})).ok());
-  ASSERT_TRUE(WaitForSamples("zipped", "gz", 1));
-  EXPECT_EQ(Samples("zipped", "gz")[0].v, 42);
-  EXPECT_EQ(Samples("up", "gz")[0].v, 1);
-}
-
-TEST_F(ScrapeManagerTest, HostNamesAreResolved) {
-  TestTarget target(TestTarget::Text([](int) { return std::string("named 1\n"); }));
-  const std::string address = absl::StrCat("localhost:", target.address().substr(10));
-  ASSERT_TRUE(manager_->ApplyConfig(WithJobs({Job("named", {address})})).ok());
-  ASSERT_TRUE(WaitForSamples("up", "named", 1));
-  EXPECT_EQ(Samples("up", "named")[0].v, 1) << OnlyTarget().last_error;
-  EXPECT_EQ(target.last_request().Header("host"), address);
-  EXPECT_THAT(
-      Select({{"__name__", "named"}}),
-      OnlySeries(LabelsToString({{"__name__", "named"}, {"instance", address}, {"job", "named"}})));
-}
-
-TEST_F(ScrapeManagerTest, BodyLargerThanTheLimitFailsTheScrape) {
-  TestTarget target([](int n, const HttpRequest&) {
-    HttpResponse r;
-    r.content_type = "text/plain";
-    r.body = std::string(100, '#') + "\nbig 1\n";
-    if (n > 1) {
-      // Small on the wire, too large once inflated.
-      r.body = Gzip(r.body);
-      r.headers.emplace_back("Content-Encoding", "gzip");
-    }
-    return r;
-  });
-  ScrapeManagerOptions options;
-  options.max_body_bytes = 64;
-  options.threads = 1;
-  ScrapeManager small(db_.get(), /*metrics=*/nullptr, options);
-  ASSERT_TRUE(small.ApplyConfig(WithJobs({Job("big", {target.address()})})).ok());
-  ASSERT_TRUE(WaitForSamples("up", "big", 2));
-  const std::vector<Sample> up = Samples("up", "big");
-  EXPECT_EQ(up[0].v, 0);
-  EXPECT_EQ(up[1].v, 0);
-  EXPECT_THAT(small.Targets()[0].last_error, HasSubstr("body size limit exceeded"));
-  small.Stop();
-}
-
-TEST_F(ScrapeManagerTest, OpenMetricsByContentType) {
-  TestTarget target([](int, const HttpRequest&) {
-    HttpResponse r;
-    r.content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-    // The OpenMetrics-only `# EOF` would be a syntax error in the text format 0.0.4.
-    r.body = "# TYPE om gauge\nom 7\n# EOF\n";
-    return r;
-  });
-  ASSERT_TRUE(manager_->ApplyConfig(WithJobs({Job("om", {target.address()})})).ok());
-  ASSERT_TRUE(WaitForSamples("up", "om", 1));
-  EXPECT_EQ(Samples("up", "om")[0].v, 1) << OnlyTarget().last_error;
-  ASSERT_THAT(Samples("om", "om"), SizeIs(Ge(1u)));
-  EXPECT_EQ(Samples("om", "om")[0].v, 7);
-}
-
 TEST_F(ScrapeManagerTest, HonorTimestampsBothWays) {
   // A minute ago, whole seconds: within the writable window, and the same every scrape.
   const int64_t own_ms = (absl::ToUnixMillis(absl::Now()) - 60'000) / 1000 * 1000;
@@ -557,70 +338,6 @@ TEST_F(ScrapeManagerTest, HonorTimestampsBothWays) {
   ASSERT_GE(stamped.size(), 2u);
   EXPECT_EQ(stamped[0].t, up[0].t);
   EXPECT_EQ(stamped[1].t, up[1].t);
-}
-
-TEST_F(ScrapeManagerTest, ErrorStatusAndTimeoutFailTheScrape) {
-  absl::Notification release;
-  TestTarget broken([](int, const HttpRequest&) {
-    HttpResponse r;
-    r.status = 500;
-    r.body = "boom";
-    return r;
-  });
-  TestTarget slow([&release](int, const HttpRequest&) {
-    release.WaitForNotificationWithTimeout(absl::Seconds(5));
-    HttpResponse r;
-    r.content_type = "text/plain";
-    r.body = "late 1\n";
-    return r;
-  });
-  ASSERT_TRUE(manager_
-                  ->ApplyConfig(WithJobs(
-                      {Job("broken", {broken.address()}), Job("slow", {slow.address()}, 200, 50)}))
-                  .ok());
-  ASSERT_TRUE(WaitForSamples("up", "broken", 1));
-  ASSERT_TRUE(WaitForSamples("up", "slow", 1));
-  EXPECT_EQ(Samples("up", "broken")[0].v, 0);
-  EXPECT_EQ(Samples("up", "slow")[0].v, 0);
-  const std::vector<Sample> duration = Samples("scrape_duration_seconds", "slow");
-  EXPECT_GE(duration[0].v, 0.045);
-  EXPECT_LT(duration[0].v, 1) << "bounded by scrape_timeout";
-  std::vector<TargetStatus> targets = manager_->Targets();
-  ASSERT_THAT(targets, SizeIs(2));
-  EXPECT_EQ(targets[0].last_error, "server returned HTTP status 500 Internal Server Error");
-  EXPECT_EQ(targets[1].last_error,
-            absl::StrCat("Get \"http://", slow.address(), "/metrics\": context deadline exceeded"));
-  release.Notify();
-}
-
-TEST_F(ScrapeManagerTest, StopAbortsScrapesInFlightAndMarksEverythingStale) {
-  absl::Notification release;
-  TestTarget target([&release](int n, const HttpRequest&) {
-    if (n > 1) release.WaitForNotificationWithTimeout(absl::Seconds(10));
-    HttpResponse r;
-    r.content_type = "text/plain";
-    r.body = "m 1\n";
-    return r;
-  });
-  // A 2 s timeout: only Stop() can end the second scrape within a second.
-  ASSERT_TRUE(manager_->ApplyConfig(WithJobs({Job("stop", {target.address()}, 2000, 2000)})).ok());
-  ASSERT_TRUE(WaitForSamples("m", "stop", 1));
-  ASSERT_TRUE(WaitFor([&] { return target.requests() >= 2; }));
-
-  const auto t0 = std::chrono::steady_clock::now();
-  manager_->Stop();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
-  release.Notify();
-  for (const std::string name : {"m", "up"}) {
-    SCOPED_TRACE(name);
-    const std::vector<Sample> samples = Samples(name, "stop");
-    ASSERT_THAT(samples, SizeIs(2));
-    EXPECT_EQ(samples[0].v, 1);
-    EXPECT_TRUE(IsStaleNaN(samples[1].v));
-  }
-  EXPECT_THAT(manager_->Targets(), IsEmpty());
-  EXPECT_TRUE(absl::IsFailedPrecondition(manager_->ApplyConfig(Config{})));
-  manager_->Stop();  // Idempotent.
 }
 
 TEST_F(ScrapeManagerTest, ApplyConfigRejectsBadJobsAndChangesNothing) {
