@@ -1,4 +1,4 @@
-// The configuration file loader (server/config.h, the prometheus.yml subset): YAML, strict
+// The configuration file loader (server/config/config.h, the prometheus.yml subset): YAML, strict
 // keys, durations, relabel regexes, targets and label names.
 #include <cstddef>
 #include <cstdint>

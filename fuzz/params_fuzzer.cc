@@ -1,4 +1,4 @@
-// The HTTP API's parameter parsing (server/params.h). The input is split at its first two
+// The HTTP API's parameter parsing (server/api/params.h). The input is split at its first two
 // NUL bytes into query string, Content-Type and body; the whole input is also read as a time
 // and as a duration parameter, as ?time=, ?step= and ?lookback_delta= values are.
 #include <cstddef>

@@ -1,5 +1,5 @@
 // `ember serve` as a library: opens the database, serves the HTTP API and ingest doors, and
-// scrapes its own /metrics. The binary (server/ember_main.cc) maps flags and signals onto it;
+// scrapes its own /metrics. The binary (server/cmd/ember_main.cc) maps flags and signals onto it;
 // tests start it in-process on port 0.
 #ifndef EMBER_SERVER_CMD_EMBER_SERVER_H_
 #define EMBER_SERVER_CMD_EMBER_SERVER_H_
@@ -34,7 +34,7 @@ struct ServerOptions {
   query::ExecutorOptions executor;
   // Period of the self-scrape of /metrics; 0 turns it off.
   int64_t self_scrape_interval_ms = 15 * 1000;
-  // A prometheus.yml (server/config.h): scrape_configs, rule_files, alerting. "" for none.
+  // A prometheus.yml (server/config/config.h): scrape_configs, rule_files, alerting. "" for none.
   std::string config_file;
   // For alerts' generatorURL; "" means http://<listen address>.
   std::string external_url;

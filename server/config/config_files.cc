@@ -1,4 +1,4 @@
-// The file side of server/config.h: reading and reloading the config file, expanding
+// The file side of server/config/config.h: reading and reloading the config file, expanding
 // rule_files, and `ember check config`.
 #include <glob.h>
 

@@ -1,7 +1,7 @@
 // Scrape targets as Prometheus's scrape/target.go builds them from a job's static_configs: the
 // discovered label set, relabeling, the final target labels and the URL; and how a scraped
 // series receives its target's labels (honor_labels). Internal to server/: plain functions on
-// plain data, thread-safe. The loop that scrapes a target is in server/scrape_loop.h.
+// plain data, thread-safe. The loop that scrapes a target is in server/scrape/scrape_loop.h.
 #ifndef EMBER_SERVER_SCRAPE_SCRAPE_TARGET_H_
 #define EMBER_SERVER_SCRAPE_SCRAPE_TARGET_H_
 
