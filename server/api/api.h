@@ -4,10 +4,11 @@
 // handlers live by endpoint family: api_query.cc (query, query_range, format_query),
 // api_series.cc (series, labels, label values, metadata), api_status.cc (status/*, targets,
 // rules, alerts, health, /metrics), api_write.cc (remote write, text import, InfluxDB lines,
-// self-scrape: the HTTP side of ingest::Ingester). Thread-safe: the HTTP server calls Handle from its I/O threads.
-// Queries and the other endpoints that read the database at length (series, labels, label
-// values, TSDB status) run on the QueryExecutor, never on the I/O threads, so ingest, health
-// checks and /metrics are answered at once whatever the query load.
+// self-scrape: the HTTP side of ingest::Ingester). Thread-safe: the HTTP server calls Handle
+// from its I/O threads. Queries and the other endpoints that read the database at length
+// (series, labels, label values, TSDB status; Route::on_executor) run on the QueryExecutor,
+// never on the I/O threads, so ingest, health checks and /metrics are answered at once
+// whatever the query load.
 #ifndef EMBER_SERVER_API_API_H_
 #define EMBER_SERVER_API_API_H_
 

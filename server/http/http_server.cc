@@ -5,6 +5,8 @@
 // Lifetimes: every pending operation holds a shared_ptr to its Session, so a Session lives
 // exactly as long as something can still call back into it. Sessions register in
 // Shared::sessions (weak pointers) so Stop() can reach them and wait for them to end.
+#include "server/http/http_server.h"
+
 #include "server/http/http_session.h"
 
 namespace ember::server {

@@ -55,12 +55,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
-
 #include "server/http/http_codec.h"
 #include "server/http/http_server.h"
 
 namespace ember::server::http_internal {
-
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -93,7 +91,8 @@ inline std::string FormatEndpoint(const tcp::endpoint& ep) {
   return absl::StrFormat("%s:%d", address.to_string(), ep.port());
 }
 
-inline HttpResponse ErrorResponse(int status, std::string_view error_type, std::string_view message) {
+inline HttpResponse ErrorResponse(int status, std::string_view error_type,
+                                  std::string_view message) {
   HttpResponse r;
   r.status = status;
   r.content_type = "application/json";

@@ -1,4 +1,4 @@
-// Prometheus relabeling (ingest/scrape/relabel.h).
+// Prometheus relabeling (server/scrape/relabel.h).
 //
 // A step runs against a LabelBuilder that mirrors Prometheus's labels.Builder closely enough
 // that the order labelmap visits labels in (and so which of two labels mapped to one name
