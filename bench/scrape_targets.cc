@@ -22,7 +22,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gflags/gflags.h"
-#include "server/http_server.h"
+#include "server/http/http_server.h"
 
 DEFINE_int32(targets, 100, "Targets (HTTP servers, one port each)");
 DEFINE_int32(series, 1000, "Series per target (at least 14: the histogram's)");

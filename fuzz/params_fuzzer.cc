@@ -1,11 +1,11 @@
-// The HTTP API's parameter parsing (server/params.h). The input is split at its first two
+// The HTTP API's parameter parsing (server/api/params.h). The input is split at its first two
 // NUL bytes into query string, Content-Type and body; the whole input is also read as a time
 // and as a duration parameter, as ?time=, ?step= and ?lookback_delta= values are.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
-#include "server/params.h"
+#include "server/api/params.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);

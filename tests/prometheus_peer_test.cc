@@ -46,7 +46,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
-#include "server/http_server.h"
+#include "server/http/http_server.h"
 #include "tests/testutil/child_process.h"
 #include "tests/testutil/ember_process.h"
 #include "tests/testutil/http_client.h"
