@@ -9,11 +9,13 @@
 #include "absl/strings/str_join.h"
 
 #include "query/functions/signatures.h"
+#include "util/duration.h"
+#include "util/quote.h"
+#include "util/strings.h"
 
 namespace ember::query {
 namespace {
 // Debian 12's Abseil has its own string_view class; StrCat takes only that one.
-absl::string_view AV(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 }  // namespace
 
 std::string_view ValueTypeName(ValueType t) {
@@ -110,31 +112,6 @@ bool IsLegacyMetricName(std::string_view name) {
   return true;
 }
 
-std::string FormatDuration(int64_t ms) {
-  if (ms == 0) return "0s";
-  std::string out;
-  // Years and weeks only when they divide exactly, as Prometheus's model.Duration: `90d`
-  // reads better than `12w6d`.
-  struct Unit {
-    const char* name;
-    int64_t mult;
-    bool exact;
-  };
-  static constexpr Unit kUnits[] = {
-      {"y", 365LL * 24 * 3600 * 1000, true}, {"w", 7LL * 24 * 3600 * 1000, true},
-      {"d", 24LL * 3600 * 1000, false},      {"h", 3600LL * 1000, false},
-      {"m", 60LL * 1000, false},             {"s", 1000, false},
-      {"ms", 1, false}};
-  for (const Unit& u : kUnits) {
-    if (u.exact && ms % u.mult != 0) continue;
-    if (const int64_t v = ms / u.mult; v > 0) {
-      absl::StrAppend(&out, v, u.name);
-      ms -= v * u.mult;
-    }
-  }
-  return out;
-}
-
 std::string FormatNumber(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
@@ -147,78 +124,7 @@ std::string FormatNumber(double v) {
 namespace {
 
 // Length of the valid UTF-8 sequence at s[i], or 0 when invalid.
-int Utf8SeqLen(std::string_view s, size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  int n;
-  uint32_t cp;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) {
-    n = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (int k = 1; k < n; ++k) {
-    const auto cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  // Overlong forms, surrogates and values past U+10FFFF are invalid, as in Go.
-  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-      (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
-    return 0;
-  }
-  return n;
-}
-
 }  // namespace
-
-std::string QuoteString(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out.push_back('"');
-  for (size_t i = 0; i < s.size();) {
-    const char c = s[i];
-    const int n = Utf8SeqLen(s, i);
-    if (n == 0) {
-      absl::StrAppendFormat(&out, "\\x%02x", static_cast<unsigned char>(c));
-      ++i;
-      continue;
-    }
-    if (n > 1) {
-      out.append(s.substr(i, n));
-      i += n;
-      continue;
-    }
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\a': out += "\\a"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\v': out += "\\v"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          absl::StrAppendFormat(&out, "\\x%02x", static_cast<unsigned char>(c));
-        } else {
-          out.push_back(c);
-        }
-    }
-    ++i;
-  }
-  out.push_back('"');
-  return out;
-}
 
 namespace {
 
@@ -233,7 +139,7 @@ std::string_view MatchOpName(Matcher::Op op) {
 }
 
 std::string LabelNameText(std::string_view name) {
-  return IsLegacyLabelName(name) ? std::string(name) : QuoteString(name);
+  return IsLegacyLabelName(name) ? std::string(name) : util::GoQuote(name);
 }
 
 void AppendLabelList(std::string* out, const std::vector<std::string>& labels) {
@@ -253,9 +159,9 @@ void AppendAtOffset(std::string* out, AtModifier at, int64_t at_ms, int64_t offs
     case AtModifier::kEnd: out->append(" @ end()"); break;
   }
   if (offset_ms > 0) {
-    absl::StrAppend(out, " offset ", FormatDuration(offset_ms));
+    absl::StrAppend(out, " offset ", util::FormatDuration(offset_ms));
   } else if (offset_ms < 0) {
-    absl::StrAppend(out, " offset -", FormatDuration(-offset_ms));
+    absl::StrAppend(out, " offset -", util::FormatDuration(-offset_ms));
   }
 }
 
@@ -268,10 +174,10 @@ void AppendSelectorBody(std::string* out, const VectorSelector& vs) {
         !m.value.empty()) {
       continue;
     }
-    items.push_back(absl::StrCat(LabelNameText(m.name), AV(MatchOpName(m.op)), QuoteString(m.value)));
+    items.push_back(absl::StrCat(LabelNameText(m.name), util::AsAbsl(MatchOpName(m.op)), util::GoQuote(m.value)));
   }
   std::sort(items.begin(), items.end());
-  if (!vs.name.empty() && !legacy_name) items.insert(items.begin(), QuoteString(vs.name));
+  if (!vs.name.empty() && !legacy_name) items.insert(items.begin(), util::GoQuote(vs.name));
   if (legacy_name) out->append(vs.name);
   if (!items.empty()) absl::StrAppend(out, "{", absl::StrJoin(items, ","), "}");
 }
@@ -282,14 +188,14 @@ void AppendExpr(std::string* out, const Expr& e) {
       const auto& n = e.As<NumberLiteral>();
       if (n.duration) {
         const auto ms = static_cast<int64_t>(std::llround(n.value * 1000));
-        absl::StrAppend(out, ms < 0 ? "-" : "", FormatDuration(ms < 0 ? -ms : ms));
+        absl::StrAppend(out, ms < 0 ? "-" : "", util::FormatDuration(ms < 0 ? -ms : ms));
       } else {
         out->append(FormatNumber(n.value));
       }
       return;
     }
     case ExprKind::kStringLiteral:
-      out->append(QuoteString(e.As<StringLiteral>().value));
+      out->append(util::GoQuote(e.As<StringLiteral>().value));
       return;
     case ExprKind::kVectorSelector: {
       const auto& vs = e.As<VectorSelector>();
@@ -300,15 +206,15 @@ void AppendExpr(std::string* out, const Expr& e) {
     case ExprKind::kMatrixSelector: {
       const auto& ms = e.As<MatrixSelector>();
       AppendSelectorBody(out, *ms.selector);
-      absl::StrAppend(out, "[", FormatDuration(ms.range_ms), "]");
+      absl::StrAppend(out, "[", util::FormatDuration(ms.range_ms), "]");
       AppendAtOffset(out, ms.selector->at, ms.selector->at_ms, ms.selector->offset_ms);
       return;
     }
     case ExprKind::kSubquery: {
       const auto& sq = e.As<SubqueryExpr>();
       AppendExpr(out, *sq.expr);
-      absl::StrAppend(out, "[", FormatDuration(sq.range_ms), ":",
-                      sq.step_ms != 0 ? FormatDuration(sq.step_ms) : "", "]");
+      absl::StrAppend(out, "[", util::FormatDuration(sq.range_ms), ":",
+                      sq.step_ms != 0 ? util::FormatDuration(sq.step_ms) : "", "]");
       AppendAtOffset(out, sq.at, sq.at_ms, sq.offset_ms);
       return;
     }
@@ -336,7 +242,7 @@ void AppendExpr(std::string* out, const Expr& e) {
       } else {
         AppendExpr(out, *b.lhs);
       }
-      absl::StrAppend(out, " ", AV(BinaryOpName(b.op)), b.return_bool ? " bool" : "");
+      absl::StrAppend(out, " ", util::AsAbsl(BinaryOpName(b.op)), b.return_bool ? " bool" : "");
       if (b.matching) {
         const VectorMatching& vm = *b.matching;
         const bool grouped =

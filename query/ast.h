@@ -191,9 +191,7 @@ inline constexpr int64_t kMaxDurationMs = INT64_MAX / 1'000'000;
 inline constexpr int64_t kMaxEvalTimeMs = (int64_t{1} << 62) - 1;
 
 // Formatting helpers shared with the parser's messages.
-std::string FormatDuration(int64_t ms);          // `1h30m`, `500ms`, `0s`; REQUIRES: ms >= 0.
 std::string FormatNumber(double v);               // `1`, `0.5`, `+Inf`, `NaN`.
-std::string QuoteString(std::string_view s);      // Go's strconv.Quote.
 bool IsLegacyMetricName(std::string_view name);   // [a-zA-Z_:][a-zA-Z0-9_:]*
 
 }  // namespace ember::query

@@ -13,6 +13,7 @@
 #include "query/eval.h"
 #include "query/functions/functions.h"
 #include "util/status_macros.h"
+#include "util/quote.h"
 
 namespace ember::query {
 namespace {
@@ -288,7 +289,7 @@ absl::StatusOr<EvalResult> Evaluator::EvalAggregate(const AggregateExpr& e) {
   }
   if (op == AggregateOp::kCountValues && !IsValidLabelName(label_name)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("invalid label name ", QuoteString(label_name)));
+        absl::StrCat("invalid label name ", util::GoQuote(label_name)));
   }
   EMBER_ASSIGN_OR_RETURN(EvalResult input, Eval(*e.expr));
   if (IsAccOp(op) && input.type == ValueType::kVector) {

@@ -25,17 +25,17 @@
 #include "util/utf8.h"
 #include "util/duration.h"
 #include "util/yaml.h"
+#include "util/quote.h"
 
 namespace ember::rules {
 namespace {
 
-using query::QuoteString;
 
 using util::IsValidUtf8;
 
 // `s`, or Go-quoted (`"a\xffb"`) when it is not valid UTF-8, so that messages always are.
 std::string Printable(std::string_view s) {
-  return IsValidUtf8(s) ? std::string(s) : QuoteString(s);
+  return IsValidUtf8(s) ? std::string(s) : util::GoQuote(s);
 }
 
 std::string KindName(const YAML::Node& n) {
@@ -45,7 +45,7 @@ std::string KindName(const YAML::Node& n) {
     case YAML::NodeType::Sequence:
       return "a list";
     case YAML::NodeType::Scalar:
-      return absl::StrFormat("the scalar %s", QuoteString(n.Scalar()));
+      return absl::StrFormat("the scalar %s", util::GoQuote(n.Scalar()));
     default:
       return "nothing";
   }
@@ -139,18 +139,18 @@ class FileParser {
       const std::string& name = key.Scalar();
       if (auto [at, inserted] = seen.emplace(name, key.Mark().line + 1); !inserted) {
         Error(key.Mark(), context,
-              absl::StrFormat("mapping key %s already defined at line %d", QuoteString(name),
+              absl::StrFormat("mapping key %s already defined at line %d", util::GoQuote(name),
                               at->second));
         continue;
       }
       if (std::find(unsupported.begin(), unsupported.end(), name) != unsupported.end()) {
         Error(key.Mark(), context,
-              absl::StrFormat("%s field %s is not supported by Ember", where, QuoteString(name)));
+              absl::StrFormat("%s field %s is not supported by Ember", where, util::GoQuote(name)));
         continue;
       }
       if (std::find(known.begin(), known.end(), name) == known.end()) {
         Error(key.Mark(), context,
-              absl::StrFormat("unknown field %s in %s (want one of %s)", QuoteString(name), where,
+              absl::StrFormat("unknown field %s in %s (want one of %s)", util::GoQuote(name), where,
                               JoinNames(known)));
         continue;
       }
@@ -206,13 +206,13 @@ class FileParser {
       if (auto [at, inserted] = seen.emplace(key.Scalar(), key.Mark().line + 1); !inserted) {
         Error(key.Mark(), context,
               absl::StrFormat("%s: mapping key %s already defined at line %d", field,
-                              QuoteString(key.Scalar()), at->second));
+                              util::GoQuote(key.Scalar()), at->second));
         continue;
       }
       if (!v.IsNull() && !v.IsScalar()) {
         Error(v.Mark(), context,
               absl::StrFormat("%s: value of %s must be a string, got %s", field,
-                              QuoteString(key.Scalar()), KindName(v)));
+                              util::GoQuote(key.Scalar()), KindName(v)));
         continue;
       }
       out->push_back(Entry{key.Scalar(), v.IsNull() ? "" : v.Scalar(), key, v});
@@ -260,7 +260,7 @@ class FileParser {
       if (it->first.IsScalar() && it->first.Scalar() == "name" && it->second.IsScalar()) {
         name_node.emplace(it->second);
         group->name = it->second.Scalar();
-        context = absl::StrFormat("group %s", QuoteString(group->name));
+        context = absl::StrFormat("group %s", util::GoQuote(group->name));
         break;
       }
     }
@@ -277,7 +277,7 @@ class FileParser {
             if (!ReadString(v, context, field, &text) || v.IsNull()) return;
             if (!absl::SimpleAtoi(text, &group->limit)) {
               Error(v.Mark(), context,
-                    absl::StrFormat("limit: expected an integer, got %s", QuoteString(text)));
+                    absl::StrFormat("limit: expected an integer, got %s", util::GoQuote(text)));
             } else if (group->limit < 0) {
               Error(v.Mark(), context,
                     absl::StrFormat("limit must not be negative (0 means no limit), got %d",
@@ -325,7 +325,7 @@ class FileParser {
     }
     const std::string context =
         absl::StrFormat("%s, rule %d, %s", group_context, index + 1,
-                        QuoteString(rule->alert.empty() ? rule->record : rule->alert));
+                        util::GoQuote(rule->alert.empty() ? rule->record : rule->alert));
     std::optional<YAML::Node> expr_node;
     std::optional<YAML::Node> for_key;
     std::optional<YAML::Node> keep_firing_for_key;
@@ -427,7 +427,7 @@ class FileParser {
       if (t.ok()) continue;
       const std::string_view msg(t.status().message().data(), t.status().message().size());
       Error(PosInValue(e.node, e.value, msg), context,
-            absl::StrFormat("%s %s: %s", kind, QuoteString(e.name), msg));
+            absl::StrFormat("%s %s: %s", kind, util::GoQuote(e.name), msg));
     }
   }
 

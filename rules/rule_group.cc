@@ -12,6 +12,7 @@
 #include "ember/sample.h"
 #include "rules/template.h"
 #include "util/status_macros.h"
+#include "util/strings.h"
 
 namespace ember::rules {
 namespace {
@@ -25,7 +26,6 @@ constexpr std::string_view kAlertStateLabel = "alertstate";
 // for Alertmanager to hear of it despite a failed send or its own restart. Prometheus's value.
 constexpr int64_t kResolvedRetentionMs = 15 * 60 * 1000;
 
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 // Sets `name` to `value` in `labels` (not necessarily sorted); an empty value removes the label,
 // as Prometheus's labels.Builder does.
@@ -152,7 +152,7 @@ absl::StatusOr<query::Vector> QueryVector(query::Engine& engine, query::QueryExe
       return query::Vector{query::VectorSample{Labels{}, t_ms, r.value.scalar}};
     default:
       return absl::InvalidArgumentError(absl::StrCat("rule result is not a vector or scalar (got ",
-                                                     AbslView(query::ValueTypeName(r.value.type)),
+                                                     util::AsAbsl(query::ValueTypeName(r.value.type)),
                                                      ")"));
   }
 }

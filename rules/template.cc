@@ -26,6 +26,7 @@
 #include "query/ast.h"
 #include "rules/template_format.h"
 #include "rules/template_program.h"
+#include "util/quote.h"
 
 namespace ember::rules {
 namespace template_internal {
@@ -57,7 +58,7 @@ absl::StatusOr<double> ToFloat(const Value& v) {
   std::string_view s = v.str;
   const auto syntax = [&] {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "strconv.ParseFloat: parsing %s: invalid syntax", query::QuoteString(v.str)));
+        "strconv.ParseFloat: parsing %s: invalid syntax", util::GoQuote(v.str)));
   };
   bool neg = false;
   if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
@@ -81,7 +82,7 @@ absl::StatusOr<double> ToFloat(const Value& v) {
     f = std::strtod(std::string(s).c_str(), nullptr);
     if (std::isinf(f)) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "strconv.ParseFloat: parsing %s: value out of range", query::QuoteString(v.str)));
+          "strconv.ParseFloat: parsing %s: value out of range", util::GoQuote(v.str)));
     }
   } else if (r.ec != std::errc()) {
     return syntax();

@@ -17,28 +17,12 @@
 
 #include "query/ast.h"
 #include "rules/template.h"
+#include "util/quote.h"
+#include "util/utf8.h"
 
 namespace ember::rules {
 namespace template_internal {
 namespace {
-
-void AppendRune(char32_t r, std::string* out) {
-  if (r < 0x80) {
-    out->push_back(static_cast<char>(r));
-  } else if (r < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (r >> 6)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  } else if (r < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (r >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (r >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  }
-}
 
 struct Spec {
   bool plus = false;
@@ -176,7 +160,7 @@ bool FormatString(const Spec& spec, char verb, std::string_view s, std::string* 
       return true;
     }
     case 'q':
-      out->append(Pad(spec, "", query::QuoteString(s)));
+      out->append(Pad(spec, "", util::GoQuote(s)));
       return true;
     case 'x':
     case 'X': {
@@ -204,7 +188,7 @@ void FormatValue(const Spec& spec, char32_t verb, const Value& v, std::string* o
 // with %v and the verb's flags, width and precision.
 void BadVerb(const Spec& spec, char32_t verb, const Value& v, std::string* out) {
   absl::StrAppend(out, "%!");
-  AppendRune(verb, out);
+  util::AppendUtf8(out, static_cast<uint32_t>(verb));
   out->push_back('(');
   out->append(GoTypeName(v.kind));
   out->push_back('=');
@@ -420,7 +404,7 @@ std::string GoSprintf(std::string_view format, std::span<const Value> args) {
     }
     if (arg >= args.size()) {
       out += "%!";
-      AppendRune(verb, &out);
+      util::AppendUtf8(&out, static_cast<uint32_t>(verb));
       out += "(MISSING)";
       continue;
     }

@@ -17,6 +17,8 @@
 
 #include "query/ast.h"
 #include "rules/template_program.h"
+#include "util/quote.h"
+#include "util/utf8.h"
 
 namespace ember::rules::template_internal {
 namespace {
@@ -115,26 +117,8 @@ class LiteralLexer {
         if (v > 0x10FFFF || (v >= 0xD800 && v < 0xE000)) {
           return ErrorAt(PosOf(esc), "invalid escape sequence in quoted string");
         }
-        AppendCodePoint(v, &out);
+        util::AppendUtf8(&out, v);
       }
-    }
-  }
-
-  static void AppendCodePoint(uint32_t r, std::string* out) {
-    if (r < 0x80) {
-      out->push_back(static_cast<char>(r));
-    } else if (r < 0x800) {
-      out->push_back(static_cast<char>(0xC0 | (r >> 6)));
-      out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-    } else if (r < 0x10000) {
-      out->push_back(static_cast<char>(0xE0 | (r >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-    } else {
-      out->push_back(static_cast<char>(0xF0 | (r >> 18)));
-      out->push_back(static_cast<char>(0x80 | ((r >> 12) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
     }
   }
 
@@ -160,7 +144,7 @@ class LiteralLexer {
     }
     const auto bad = [&] {
       return ErrorAt(PosOf(start),
-                     absl::StrFormat("bad number syntax: %s", query::QuoteString(raw)));
+                     absl::StrFormat("bad number syntax: %s", util::GoQuote(raw)));
     };
     const bool neg = s[0] == '-';
     std::string_view body(s);

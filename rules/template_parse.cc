@@ -18,6 +18,7 @@
 #include "rules/template.h"
 #include "rules/template_format.h"
 #include "rules/template_program.h"
+#include "util/quote.h"
 
 namespace ember::rules {
 namespace template_internal {
@@ -196,7 +197,7 @@ class Parser {
       const char c = Peek();
       if (pos_ < text_.size() && !IsSpace(c) && c != '|' && c != ')' && !AtRightDelim()) {
         return ErrorAt(PosOf(pos_), absl::StrFormat("unexpected %s in operand",
-                                                    query::QuoteString(std::string(1, c))));
+                                                    util::GoQuote(std::string(1, c))));
       }
     }
     if (cmd.operands.empty()) {
@@ -249,7 +250,7 @@ class Parser {
       } else if (op.name != "$") {
         return ErrorAt(op.pos, absl::StrFormat("undefined variable %s (defined: $labels, $value, "
                                                "$externalLabels, $externalURL, $)",
-                                               query::QuoteString(op.name)));
+                                               util::GoQuote(op.name)));
       }
       if (!op.fields.empty()) {
         int which = 0;
@@ -271,7 +272,7 @@ class Parser {
       if (absl::Status s = ResolveIdentifier(word, &op); !s.ok()) return s;
     } else {
       return ErrorAt(op.pos, absl::StrFormat("unexpected %s in command",
-                                             query::QuoteString(std::string(1, c))));
+                                             util::GoQuote(std::string(1, c))));
     }
     if (op.base == Operand::Base::kLiteral) op.kind = op.literal.kind;
     // `.Field` chains, written without spaces: `$labels.job`, `(...).x`, `.Labels.job`.
@@ -316,7 +317,7 @@ class Parser {
         return ErrorAt(op->pos, absl::StrFormat("unsupported action %s (Ember's alert "
                                                 "templates support pipelines only, no "
                                                 "control structures)",
-                                                query::QuoteString(word)));
+                                                util::GoQuote(word)));
       }
     }
     if (word == "true" || word == "false") {
@@ -336,10 +337,10 @@ class Parser {
       if (word == f) {
         return ErrorAt(op->pos, absl::StrFormat("unsupported action: function %s is not "
                                                 "supported by Ember's alert templates",
-                                                query::QuoteString(word)));
+                                                util::GoQuote(word)));
       }
     }
-    return ErrorAt(op->pos, absl::StrFormat("function %s not defined", query::QuoteString(word)));
+    return ErrorAt(op->pos, absl::StrFormat("function %s not defined", util::GoQuote(word)));
   }
 
   // Types a command: its function's arguments (the piped value last), or a lone operand.

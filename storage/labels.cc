@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "util/utf8.h"
+#include "util/quote.h"
 
 namespace ember {
 namespace {
@@ -24,33 +25,7 @@ using util::Utf8SequenceLength;
 
 constexpr size_t kValid = std::string_view::npos;
 
-// Appends `s` as a double-quoted string: `"` and `\` are escaped, newline is \n, and bytes that
-// are not valid UTF-8 are \xNN (so a message stays readable whatever the input).
-void AppendQuoted(std::string* out, std::string_view s) {
-  out->push_back('"');
-  size_t i = 0;
-  while (i < s.size()) {
-    const char c = s[i];
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(c);
-      ++i;
-    } else if (c == '\n') {
-      out->append("\\n");
-      ++i;
-    } else if (static_cast<uint8_t>(c) < 0x80) {
-      out->push_back(c);
-      ++i;
-    } else if (const size_t len = Utf8SequenceLength(s, i); len > 0) {
-      out->append(s.data() + i, len);
-      i += len;
-    } else {
-      absl::StrAppendFormat(out, "\\x%02x", static_cast<uint8_t>(c));
-      ++i;
-    }
-  }
-  out->push_back('"');
-}
+void AppendQuoted(std::string* out, std::string_view s) { out->append(util::GoQuote(s)); }
 
 std::string Quoted(std::string_view s) {
   std::string out;

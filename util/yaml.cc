@@ -20,6 +20,7 @@
 #include "util/strings.h"
 #include "util/utf8.h"
 #include "yaml-cpp/yaml.h"
+#include "util/quote.h"
 
 namespace ember::yaml {
 namespace {
@@ -61,9 +62,7 @@ std::vector<std::string_view> SplitLines(std::string_view s) {
 
 }  // namespace
 
-std::string Quote(std::string_view s) {
-  return absl::StrCat("\"", absl::CHexEscape(util::AsAbsl(s)), "\"");
-}
+std::string Quote(std::string_view s) { return util::QuoteInput(s, std::string_view::npos); }
 
 std::string KindName(const YAML::Node& n) {
   switch (n.Type()) {

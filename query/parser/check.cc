@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 
 #include "query/functions/signatures.h"
+#include "util/quote.h"
 
 namespace ember::query::parser_internal {
 
@@ -134,7 +135,7 @@ class Checker {
             b->matching->include.end()) {
           Fail(OperatorPos(*b),
                absl::StrFormat("label %s must not occur in ON and GROUP clause at once",
-                               QuoteString(l)));
+                               util::GoQuote(l)));
         }
       }
     }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "query/parser/grammar.h"
 #include "query/parser/lexemes.h"
+#include "util/strings.h"
 
 namespace ember::query::grammar {
 
@@ -102,8 +103,8 @@ ListResult Failure(std::string_view text, Iter where, std::string_view context,
   } else if (tok.kind == Tok::kEof) {
     r.error = std::string(eof_message);
   } else {
-    r.error = absl::StrCat("unexpected ", DescribeToken(text, tok), " in ", AV(context),
-                           ", expected ", AV(expected));
+    r.error = absl::StrCat("unexpected ", DescribeToken(text, tok), " in ", util::AsAbsl(context),
+                           ", expected ", util::AsAbsl(expected));
   }
   return r;
 }
@@ -189,7 +190,7 @@ ListResult ParseLabelList(std::string_view text, size_t pos, std::string_view co
   LabelListState state{&ranges};
   Iter it = text.data() + pos;
   const Iter last = text.data() + text.size();
-  const std::string eof = absl::StrCat("unexpected end of input in ", AV(context));
+  const std::string eof = absl::StrCat("unexpected end of input in ", util::AsAbsl(context));
   try {
     const auto parser = x3::with<list_tag>(std::ref(state))[label_list];
     if (!x3::phrase_parse(it, last, parser, kSkipper)) {

@@ -8,6 +8,7 @@
 #include <boost/spirit/home/x3.hpp>
 
 #include "absl/strings/string_view.h"
+#include "util/strings.h"
 
 namespace ember::query::grammar {
 namespace x3 = boost::spirit::x3;
@@ -15,7 +16,6 @@ namespace x3 = boost::spirit::x3;
 using Iter = const char*;
 
 // Debian 12's Abseil has its own string_view class; StrCat takes only that one.
-inline absl::string_view AV(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 // ---------------------------------------------------------------------------------------------
 // Lexemes. None of them skips; Lex() skips whitespace and comments before each token.

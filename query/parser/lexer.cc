@@ -10,6 +10,9 @@
 #include "absl/strings/str_format.h"
 #include "query/parser/grammar.h"
 #include "query/parser/lexemes.h"
+#include "util/quote.h"
+#include "util/utf8.h"
+#include "util/strings.h"
 
 namespace ember::query::grammar {
 namespace {
@@ -62,7 +65,7 @@ std::string GoQuoteRune(std::string_view text, size_t pos) {
   n = std::min(n, text.size() - pos);
   if (c == '\'') return "'\\''";
   if (c < 0x20 || c == 0x7f) return absl::StrFormat("'\\x%02x'", c);
-  return absl::StrCat("'", AV(text.substr(pos, n)), "'");
+  return absl::StrCat("'", util::AsAbsl(text.substr(pos, n)), "'");
 }
 
 // Go's %#U: U+0071 'q'.
@@ -77,24 +80,6 @@ Token ErrorToken(int32_t pos, std::string message) {
   t.begin = t.end = pos;
   t.value = std::move(message);
   return t;
-}
-
-void AppendUtf8(std::string* out, uint32_t cp) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
 }
 
 int HexVal(char c) {
@@ -180,7 +165,7 @@ Token Unquote(std::string_view text, size_t begin, size_t end) {
         return ErrorToken(static_cast<int32_t>(esc),
                           "escape sequence is an invalid Unicode code point");
       }
-      AppendUtf8(&out, v);
+      util::AppendUtf8(&out, v);
     }
     i = first + ndigits - 1;
   }
@@ -216,10 +201,10 @@ Token LexNumberOrDuration(std::string_view text, size_t pos) {
     if (Match(&it, last, +part) && (it == last || !IsWordChar(*it))) {
       const std::string_view lit(first, it - first);
       if (!ordered) {
-        return ErrorToken(t.begin, absl::StrCat("not a valid duration string: ", QuoteString(lit)));
+        return ErrorToken(t.begin, absl::StrCat("not a valid duration string: ", util::GoQuote(lit)));
       }
       if (overflow || total > kMaxDurationMs) {
-        return ErrorToken(t.begin, absl::StrCat("duration out of range: ", QuoteString(lit)));
+        return ErrorToken(t.begin, absl::StrCat("duration out of range: ", util::GoQuote(lit)));
       }
       t.kind = Tok::kDuration;
       t.duration_ms = total;
@@ -239,7 +224,7 @@ Token LexNumberOrDuration(std::string_view text, size_t pos) {
     Iter bad = it;
     while (bad != last && (IsWordChar(*bad) || *bad == '.')) ++bad;
     return ErrorToken(t.begin, absl::StrCat("bad number or duration syntax: ",
-                                            QuoteString(std::string_view(first, bad - first))));
+                                            util::GoQuote(std::string_view(first, bad - first))));
   }
   std::string digits;
   for (Iter p = first; p != it; ++p) {
@@ -255,7 +240,7 @@ Token LexNumberOrDuration(std::string_view text, size_t pos) {
     const unsigned long long v = std::strtoull(digits.c_str(), nullptr, hex ? 16 : 8);
     if (errno == ERANGE || v > static_cast<unsigned long long>(INT64_MAX)) {
       return ErrorToken(t.begin, absl::StrCat("error parsing number: value out of range: ",
-                                              QuoteString(digits)));
+                                              util::GoQuote(digits)));
     }
     t.number = static_cast<double>(v);
     return t;
@@ -264,7 +249,7 @@ Token LexNumberOrDuration(std::string_view text, size_t pos) {
   t.number = std::strtod(digits.c_str(), nullptr);
   if (errno == ERANGE && std::abs(t.number) > 1) {
     return ErrorToken(t.begin, absl::StrCat("error parsing number: value out of range: ",
-                                            QuoteString(digits)));
+                                            util::GoQuote(digits)));
   }
   return t;
 }
@@ -320,8 +305,8 @@ Token Lex(std::string_view text, size_t pos, bool in_brackets) {
 std::string DescribeToken(std::string_view text, const Token& t) {
   const std::string_view lit = text.substr(t.begin, t.end - t.begin);
   auto quoted = [&]() {
-    if (lit.size() > 10) return absl::StrCat(QuoteString(lit.substr(0, 10)), "...");
-    return QuoteString(lit);
+    if (lit.size() > 10) return absl::StrCat(util::GoQuote(lit.substr(0, 10)), "...");
+    return util::GoQuote(lit);
   };
   switch (t.kind) {
     case Tok::kEof: return "end of input";
@@ -330,7 +315,7 @@ std::string DescribeToken(std::string_view text, const Token& t) {
     case Tok::kDuration: return absl::StrCat("duration ", quoted());
     case Tok::kString: return absl::StrCat("string ", quoted());
     case Tok::kIdentifier: {
-      const std::string lower = absl::AsciiStrToLower(AV(lit));
+      const std::string lower = absl::AsciiStrToLower(util::AsAbsl(lit));
       static constexpr std::string_view kKeywords[] = {
           "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset",
           "start", "end"};
@@ -353,8 +338,8 @@ std::string DescribeToken(std::string_view text, const Token& t) {
     case Tok::kOp:
     case Tok::kAssign:
     case Tok::kEqlRegex:
-    case Tok::kNeqRegex: return absl::StrCat("<op:", AV(lit), ">");
-    default: return QuoteString(lit);
+    case Tok::kNeqRegex: return absl::StrCat("<op:", util::AsAbsl(lit), ">");
+    default: return util::GoQuote(lit);
   }
 }
 

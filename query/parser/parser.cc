@@ -22,6 +22,8 @@
 #include "storage/matcher.h"
 #include "util/status_macros.h"
 #include "util/utf8.h"
+#include "util/quote.h"
+#include "util/strings.h"
 
 namespace ember::query {
 namespace {
@@ -30,7 +32,6 @@ using grammar::Tok;
 using grammar::Token;
 using parser_internal::ParseError;
 
-inline absl::string_view AV(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 // Keywords that can never start an operand.
 bool IsReservedKeyword(std::string_view lower) {
@@ -61,7 +62,7 @@ absl::StatusOr<ExprPtr> Parser::Run() {
 }
 
 std::string Parser::Lower() const {
-  return absl::AsciiStrToLower(AV(text_.substr(tok_.begin, tok_.end - tok_.begin)));
+  return absl::AsciiStrToLower(util::AsAbsl(text_.substr(tok_.begin, tok_.end - tok_.begin)));
 }
 
 bool Parser::IsKeyword(std::string_view lower_word) const {
@@ -84,8 +85,8 @@ std::nullptr_t Parser::Unexpected(std::string_view context, std::string_view exp
     return Fail(tok_.begin, "unexpected right parenthesis ')'");
   }
   std::string msg = absl::StrCat("unexpected ", grammar::DescribeToken(text_, tok_));
-  if (!context.empty()) absl::StrAppend(&msg, " in ", AV(context));
-  if (!expected.empty()) absl::StrAppend(&msg, ", expected ", AV(expected));
+  if (!context.empty()) absl::StrAppend(&msg, " in ", util::AsAbsl(context));
+  if (!expected.empty()) absl::StrAppend(&msg, ", expected ", util::AsAbsl(expected));
   return Fail(tok_.begin, msg);
 }
 
@@ -257,7 +258,7 @@ ExprPtr Parser::ParsePrimary(int depth, int* height) {
 ExprPtr Parser::ParseIdentifierExpr(int depth, int* height) {
   const Token ident = tok_;
   const std::string name = ident.value;
-  const std::string lower = absl::AsciiStrToLower(AV(name));
+  const std::string lower = absl::AsciiStrToLower(util::AsAbsl(name));
   if (lower == "inf" || lower == "nan") {
     auto n = std::make_unique<NumberLiteral>();
     n->value = lower == "inf" ? HUGE_VAL : std::nan("");
@@ -298,7 +299,7 @@ ExprPtr Parser::ParseSelector(std::string name, int32_t begin) {
     if (!m.has_op) m.name = std::string(kMetricNameLabel);
     if (name_outside && m.name == kMetricNameLabel) {
       return Fail(vs->pos.begin, absl::StrFormat("metric name must not be set twice: %s or %s",
-                                                 QuoteString(name), QuoteString(m.value)));
+                                                 util::GoQuote(name), util::GoQuote(m.value)));
     }
     vs->matchers.push_back(Matcher{m.op, std::move(m.name), std::move(m.value)});
   }
@@ -357,7 +358,7 @@ ExprPtr Parser::ParseCall(const Token& ident, int depth, int* height) {
   const FunctionSignature* f = FindFunction(ident.value);
   if (f == nullptr) {
     return Fail(ident.begin, absl::StrFormat("unknown function with name %s",
-                                             QuoteString(ident.value)));
+                                             util::GoQuote(ident.value)));
   }
   auto c = std::make_unique<Call>();
   c->func = f;

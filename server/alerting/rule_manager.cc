@@ -13,11 +13,11 @@
 
 #include "rules/rule_file.h"
 #include "server/api/query_json.h"
+#include "util/clock.h"
 
 namespace ember::server {
 namespace {
 
-int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
 // Go's strconv.FormatFloat(v, 'e', -1, 64), which Prometheus uses for an alert's value.
 std::string FormatAlertValue(double v) {
@@ -131,12 +131,12 @@ absl::Status RuleManager::Apply(const RuleManagerOptions& options) {
       // A fixed offset within the interval, from the group's identity, spreads groups out.
       const int64_t offset =
           static_cast<int64_t>(absl::HashOf(key) % static_cast<uint64_t>(r->interval_ms));
-      int64_t next = (NowMs() / r->interval_ms) * r->interval_ms + offset;
-      if (next < NowMs()) next += r->interval_ms;
+      int64_t next = (util::NowMs() / r->interval_ms) * r->interval_ms + offset;
+      if (next < util::NowMs()) next += r->interval_ms;
       bool first = true;
       absl::MutexLock l(&r->mu);
       while (true) {
-        const int64_t wait = std::max<int64_t>(0, next - NowMs());
+        const int64_t wait = std::max<int64_t>(0, next - util::NowMs());
         r->mu.AwaitWithTimeout(absl::Condition(&r->stopping), absl::Milliseconds(wait));
         if (r->stopping) break;
         r->mu.Unlock();
@@ -155,13 +155,13 @@ absl::Status RuleManager::Apply(const RuleManagerOptions& options) {
         last_duration_->With({key})->Set(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         if (notifier_ != nullptr) {
-          std::vector<rules::Alert> send = r->evaluator->AlertsToSend(NowMs(), r->resend_delay_ms);
+          std::vector<rules::Alert> send = r->evaluator->AlertsToSend(util::NowMs(), r->resend_delay_ms);
           if (!send.empty()) notifier_->Send(std::move(send));
         }
         r->mu.Lock();
         // Skip missed slots rather than evaluating in a burst, as Prometheus does.
         next += r->interval_ms;
-        while (next <= NowMs()) next += r->interval_ms;
+        while (next <= util::NowMs()) next += r->interval_ms;
       }
     });
   }

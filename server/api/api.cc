@@ -14,6 +14,7 @@
 #include "server/http/json.h"
 #include "server/metrics/self_metrics.h"
 #include "server/version.h"
+#include "util/clock.h"
 
 namespace ember::server {
 namespace {
@@ -37,7 +38,7 @@ Api::Api(Db* db, ApiOptions options, MetricsRegistry* metrics, query::QueryExecu
                         : nullptr),
       executor_(executor != nullptr ? executor : own_executor_.get()),
       metrics_(metrics),
-      start_time_ms_(NowMs()) {
+      start_time_ms_(util::NowMs()) {
   options_.engine.memory_in_use = executor_->memory_in_use();
   // The families in the order /metrics has always listed them.
   RegisterExecutorMetrics(executor_, metrics_);

@@ -13,6 +13,7 @@
 #include "server/api/api_response.h"
 #include "server/api/query_json.h"
 #include "server/http/json.h"
+#include "util/clock.h"
 
 namespace ember::server {
 namespace {
@@ -107,7 +108,7 @@ HttpResponse Api::Query(const HttpRequest& req, Call* call) {
   if (!q.has_value()) {
     return ApiError(ErrorType::kBadData, "invalid parameter \"query\": query must not be empty");
   }
-  absl::StatusOr<int64_t> t = EvalTime(TimeOr(*params, "time", NowMs()));
+  absl::StatusOr<int64_t> t = EvalTime(TimeOr(*params, "time", util::NowMs()));
   if (!t.ok()) return BadParam("time", t.status());
   return Evaluate(*params, "instant", call, [&](query::Engine& engine) {
     return engine.InstantQuery(*q, *t, call->cancel);

@@ -42,12 +42,6 @@ int ErrorStatus(ErrorType t) {
 
 }  // namespace
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 HttpResponse ApiError(ErrorType type, absl::string_view message) {
   HttpResponse r;
   r.status = ErrorStatus(type);

@@ -20,7 +20,6 @@ namespace ember::server {
 // Debian's Abseil keeps its own string_view type: bridge the two.
 inline std::string_view Std(absl::string_view s) { return {s.data(), s.size()}; }
 
-int64_t NowMs();
 
 // Prometheus's error types; ApiError answers each with its HTTP status code.
 enum class ErrorType { kBadData, kExecution, kTimeout, kCanceled, kInternal, kNotFound,

@@ -19,6 +19,7 @@
 #include "server/api/query_json.h"
 #include "server/http/json.h"
 #include "server/version.h"
+#include "util/duration.h"
 
 namespace ember::server {
 
@@ -53,7 +54,7 @@ HttpResponse Api::RuntimeInfo() {
   w.Key("GOGC").String("");
   w.Key("GODEBUG").String("");
   w.Key("storageRetention")
-      .String(options_.retention_ms > 0 ? query::FormatDuration(options_.retention_ms)
+      .String(options_.retention_ms > 0 ? util::FormatDuration(options_.retention_ms)
                                         : std::string("unlimited"));
   // Ember's own: the query executor's state (Prometheus has no such field).
   const query::ExecutorStats qs = executor_->stats();
@@ -181,8 +182,8 @@ HttpResponse Api::Targets() {
           .String(t.last_scrape_ms > 0 ? FormatRfc3339(t.last_scrape_ms) : "0001-01-01T00:00:00Z");
       w.Key("lastScrapeDuration").Double(t.last_scrape_duration_seconds);
       w.Key("health").String(t.health);
-      w.Key("scrapeInterval").String(query::FormatDuration(t.scrape_interval_ms));
-      w.Key("scrapeTimeout").String(query::FormatDuration(t.scrape_timeout_ms));
+      w.Key("scrapeInterval").String(util::FormatDuration(t.scrape_interval_ms));
+      w.Key("scrapeTimeout").String(util::FormatDuration(t.scrape_timeout_ms));
       w.EndObject();
     }
   }

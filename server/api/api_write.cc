@@ -20,6 +20,7 @@
 #include "server/api/api_response.h"
 #include "server/http/json.h"
 #include "util/status_macros.h"
+#include "util/clock.h"
 
 namespace ember::server {
 namespace {
@@ -132,7 +133,7 @@ HttpResponse Api::ImportPrometheus(const HttpRequest& req) {
   ingest::TextFormatOptions& opts = decode.text;
   opts.openmetrics = absl::StartsWith(std::string(req.Header("content-type")),
                                      "application/openmetrics-text");
-  absl::StatusOr<int64_t> ts = TimeOr(*params, "timestamp", NowMs());
+  absl::StatusOr<int64_t> ts = TimeOr(*params, "timestamp", util::NowMs());
   if (!ts.ok()) return BadParam("timestamp", ts.status());
   opts.default_timestamp_ms = *ts;
   for (const std::string& el : params->GetAll("extra_label")) {
@@ -174,7 +175,7 @@ HttpResponse Api::InfluxWrite(const HttpRequest& req, bool v2) {
   absl::StatusOr<int64_t> unit = ingest::InfluxPrecision(params->Get("precision").value_or(""));
   if (!unit.ok()) return influx_error(400, unit.status().message());
   opts.ns_per_unit = *unit;
-  opts.default_timestamp_ms = NowMs();
+  opts.default_timestamp_ms = util::NowMs();
   const std::string db = params->Get(v2 ? "bucket" : "db").value_or("");
   if (!db.empty()) opts.extra_labels.push_back(Label{"db", db});
   ingest::DecodedBatch batch;

@@ -29,7 +29,6 @@ DECLARE_int32(hours);
 
 namespace ember_cli {
 
-int64_t NowMs();
 // Prints "ember: <message>" to stderr; returns the exit code 1.
 int Fail(const absl::Status& s);
 // A Prometheus duration flag in milliseconds; InvalidArgument naming --<name>.

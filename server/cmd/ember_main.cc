@@ -123,12 +123,6 @@ constexpr const char* kUsage =
 
 namespace ember_cli {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 int Fail(const absl::Status& s) {
   std::fprintf(stderr, "ember: %s\n", std::string(s.message()).c_str());
   return 1;

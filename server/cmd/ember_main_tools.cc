@@ -31,6 +31,7 @@
 #include "server/api/query_json.h"
 #include "server/version.h"
 #include "examples/model-serving/scrape_data.h"
+#include "util/clock.h"
 
 namespace ember_cli {
 namespace {
@@ -78,7 +79,7 @@ int Query(const std::string& dir, const std::string& expr) {
     absl::StatusOr<int64_t> step = ember::server::ParseDurationParam(FLAGS_step);
     if (!step.ok()) return Fail(step.status());
     absl::StatusOr<int64_t> end =
-        FLAGS_end.empty() ? NowMs() : ember::server::ParseTimeParam(FLAGS_end);
+        FLAGS_end.empty() ? ember::util::NowMs() : ember::server::ParseTimeParam(FLAGS_end);
     if (!end.ok()) return Fail(end.status());
     absl::StatusOr<int64_t> start = FLAGS_start.empty()
                                         ? absl::StatusOr<int64_t>(*end - 3600 * 1000)
@@ -87,7 +88,7 @@ int Query(const std::string& dir, const std::string& expr) {
     r = engine.RangeQuery(expr, *start, *end, *step);
   } else {
     absl::StatusOr<int64_t> t =
-        FLAGS_time.empty() ? NowMs() : ember::server::ParseTimeParam(FLAGS_time);
+        FLAGS_time.empty() ? ember::util::NowMs() : ember::server::ParseTimeParam(FLAGS_time);
     if (!t.ok()) return Fail(t.status());
     r = engine.InstantQuery(expr, *t);
   }
@@ -124,7 +125,7 @@ int Import(const std::vector<std::string>& files) {
     }
   }
   absl::StatusOr<int64_t> ts = FLAGS_import_timestamp.empty()
-                                   ? absl::StatusOr<int64_t>(NowMs())
+                                   ? absl::StatusOr<int64_t>(ember::util::NowMs())
                                    : ember::server::ParseTimeParam(FLAGS_import_timestamp);
   if (!ts.ok()) return Fail(ts.status());
   int64_t total = 0;
@@ -245,7 +246,7 @@ int Demo() {
   if (!o.ok()) return Fail(o.status());
   auto db = ember::Db::Open(*o, FLAGS_data_dir);
   if (!db.ok()) return Fail(db.status());
-  const int64_t now = NowMs();
+  const int64_t now = ember::util::NowMs();
   auto before = (*db)->Stats();
   if (!before.ok()) return Fail(before.status());
   // Continue after what an earlier run stored, so a second run appends instead of colliding.

@@ -8,6 +8,7 @@
 #include "server/http/http_server.h"
 
 #include "server/http/http_session.h"
+#include "util/strings.h"
 
 namespace ember::server {
 
@@ -49,7 +50,7 @@ absl::StatusOr<tcp::endpoint> ResolveListenAddress(std::string_view address,
   uint32_t port_number = 0;
   if (port.empty() || port.size() > 5 ||
       !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-      !absl::SimpleAtoi(AbslView(port), &port_number) || port_number > 65535) {
+      !absl::SimpleAtoi(util::AsAbsl(port), &port_number) || port_number > 65535) {
     return bad("invalid port");
   }
   if (host.empty()) return tcp::endpoint(tcp::v4(), static_cast<uint16_t>(port_number));
@@ -59,7 +60,7 @@ absl::StatusOr<tcp::endpoint> ResolveListenAddress(std::string_view address,
   tcp::resolver resolver(ioc);
   const auto results = resolver.resolve(std::string(host), std::string(port), ec);
   if (ec || results.empty()) {
-    return bad(absl::StrCat("lookup ", AbslView(host), ": ",
+    return bad(absl::StrCat("lookup ", util::AsAbsl(host), ": ",
                             ec ? ec.message() : std::string("no such host")));
   }
   return results.begin()->endpoint();

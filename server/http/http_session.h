@@ -57,6 +57,7 @@
 
 #include "server/http/http_codec.h"
 #include "server/http/http_server.h"
+#include "util/strings.h"
 
 namespace ember::server::http_internal {
 
@@ -82,7 +83,6 @@ inline constexpr size_t kFirstReadBytes = 4096;
 inline constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(50);
 
 inline std::string_view View(beast::string_view s) { return {s.data(), s.size()}; }
-inline absl::string_view AbslView(std::string_view s) { return {s.data(), s.size()}; }
 inline std::string_view StdView(absl::string_view s) { return {s.data(), s.size()}; }
 
 inline std::string FormatEndpoint(const tcp::endpoint& ep) {
@@ -147,7 +147,7 @@ struct Shared {
 
 inline bool HasHeader(const HttpResponse& r, std::string_view lower_name) {
   for (const auto& [name, value] : r.headers) {
-    if (absl::EqualsIgnoreCase(AbslView(name), AbslView(lower_name))) return true;
+    if (absl::EqualsIgnoreCase(util::AsAbsl(name), util::AsAbsl(lower_name))) return true;
   }
   return false;
 }

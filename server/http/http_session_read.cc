@@ -1,5 +1,6 @@
 // A connection reading its requests (http_session.h).
 #include "server/http/http_session.h"
+#include "util/strings.h"
 
 namespace ember::server::http_internal {
 
@@ -7,7 +8,7 @@ bool Shared::Authorized(std::string_view authorization) const {
   const bool want_bearer = !options.bearer_token.empty();
   const bool want_basic = !options.basic_auth_user.empty() || !options.basic_auth_password.empty();
   if (!want_bearer && !want_basic) return true;
-  const absl::string_view value = absl::StripAsciiWhitespace(AbslView(authorization));
+  const absl::string_view value = absl::StripAsciiWhitespace(util::AsAbsl(authorization));
   const size_t space = value.find(' ');
   if (space == absl::string_view::npos) return false;
   const absl::string_view scheme = value.substr(0, space);
@@ -157,13 +158,13 @@ std::optional<HttpResponse> Session::CheckFraming(const http::request<http::stri
     return ErrorResponse(
         501, "bad_data",
         absl::StrFormat("method %s is not implemented",
-                        method.size() > 32 ? absl::StrCat(AbslView(method.substr(0, 32)), "...")
+                        method.size() > 32 ? absl::StrCat(util::AsAbsl(method.substr(0, 32)), "...")
                                            : std::string(method)));
   }
   const std::string_view target = View(msg.target());
   const bool origin_form = !target.empty() && target[0] == '/';
-  const bool absolute_form = absl::StartsWithIgnoreCase(AbslView(target), "http://") ||
-                             absl::StartsWithIgnoreCase(AbslView(target), "https://");
+  const bool absolute_form = absl::StartsWithIgnoreCase(util::AsAbsl(target), "http://") ||
+                             absl::StartsWithIgnoreCase(util::AsAbsl(target), "https://");
   const bool asterisk = target == "*" && msg.method() == http::verb::options;
   if (!origin_form && !absolute_form && !asterisk) {
     return ErrorResponse(400, "bad_data",
@@ -193,7 +194,7 @@ std::optional<HttpResponse> Session::CheckFraming(const http::request<http::stri
                            "request has both Content-Length and Transfer-Encoding");
     }
     // Only chunked is implemented (RFC 9112 6.1: other codings get 501).
-    if (!absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(AbslView(View(te->value()))),
+    if (!absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(util::AsAbsl(View(te->value()))),
                                 "chunked")) {
       return ErrorResponse(
           501, "bad_data",
@@ -220,7 +221,7 @@ void Session::OnHeader(beast::error_code ec, size_t /*bytes*/) {
   }
   const auto expect = msg.find(http::field::expect);
   if (expect != msg.end() && msg.version() >= 11 && !parser_->is_done() &&
-      absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(AbslView(View(expect->value()))),
+      absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(util::AsAbsl(View(expect->value()))),
                              "100-continue")) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     stream_.expires_after(BodyTimeout());

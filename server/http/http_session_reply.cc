@@ -1,5 +1,6 @@
 // A connection answering its requests (http_session.h).
 #include "server/http/http_session.h"
+#include "util/strings.h"
 
 namespace ember::server::http_internal {
 
@@ -21,7 +22,7 @@ void Session::Handle() {
     request.query = std::string(target.substr(question + 1));
   request.headers.reserve(std::distance(msg.begin(), msg.end()));
   for (const auto& field : msg) {
-    request.headers.emplace_back(absl::AsciiStrToLower(AbslView(View(field.name_string()))),
+    request.headers.emplace_back(absl::AsciiStrToLower(util::AsAbsl(View(field.name_string()))),
                                  std::string(View(field.value())));
   }
   request.body = std::move(msg.body());
@@ -128,7 +129,7 @@ std::optional<HttpResponse> Session::Prepare(HttpRequest& request) {
   const std::vector<std::string>& raw = shared_.options.paths_without_body_decoding;
   if (std::find(raw.begin(), raw.end(), request.path) != raw.end()) return std::nullopt;
   const std::string encoding = absl::AsciiStrToLower(
-      absl::StripAsciiWhitespace(AbslView(request.Header("content-encoding"))));
+      absl::StripAsciiWhitespace(util::AsAbsl(request.Header("content-encoding"))));
   if (encoding == "gzip" || encoding == "x-gzip") {
     absl::StatusOr<std::string> body =
         Gunzip(request.body, shared_.options.max_request_body_bytes);
@@ -168,14 +169,14 @@ void Session::Reply(HttpResponse r, const ReplyContext& context, bool linger, bo
   bool close = linger || force_close || !context.keep_alive || shared_.stopping.load();
   bool has_encoding = false;
   for (const auto& [name, value] : r.headers) {
-    const absl::string_view n = AbslView(name);
+    const absl::string_view n = util::AsAbsl(name);
     // The server frames the body itself.
     if (absl::EqualsIgnoreCase(n, "content-length") ||
         absl::EqualsIgnoreCase(n, "transfer-encoding")) {
       continue;
     }
     if (absl::EqualsIgnoreCase(n, "connection")) {
-      if (absl::StrContains(absl::AsciiStrToLower(AbslView(value)), "close")) close = true;
+      if (absl::StrContains(absl::AsciiStrToLower(util::AsAbsl(value)), "close")) close = true;
       continue;
     }
     if (absl::EqualsIgnoreCase(n, "content-encoding")) has_encoding = true;

@@ -29,6 +29,7 @@
 #include "ember/labels.h"
 #include "re2/re2.h"
 #include "util/utf8.h"
+#include "util/quote.h"
 
 namespace ember::server {
 namespace {
@@ -67,11 +68,7 @@ std::string_view ActionName(RelabelAction action) {
 using util::IsValidUtf8;
 
 // Go's %q, near enough for messages: C escapes; UTF-8 text kept, other bytes as \xNN.
-std::string Quote(std::string_view s) {
-  const absl::string_view text(s.data(), s.size());
-  return absl::StrCat("\"", IsValidUtf8(s) ? absl::Utf8SafeCEscape(text) : absl::CHexEscape(text),
-                      "\"");
-}
+std::string Quote(std::string_view s) { return util::QuoteInput(s, std::string_view::npos); }
 
 // Prometheus 3.x's default (UTF-8) label name scheme.
 bool IsValidLabelName(std::string_view name) { return !name.empty() && IsValidUtf8(name); }

@@ -19,6 +19,7 @@
 #include "ingest/text_format.h"
 #include "ingest/write_path.h"
 #include "server/scrape/scrape_loop.h"
+#include "util/strings.h"
 
 namespace ember::server {
 namespace {
@@ -32,7 +33,6 @@ constexpr const char* kReportNames[] = {"up", "scrape_duration_seconds", "scrape
                                         "scrape_samples_post_metric_relabeling",
                                         "scrape_series_added"};
 
-absl::string_view AbslView(std::string_view s) { return {s.data(), s.size()}; }
 
 int64_t WallMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -47,7 +47,7 @@ std::string SeriesKey(const Labels& labels) {
 }
 
 bool IsOpenMetrics(std::string_view content_type) {
-  return absl::StartsWith(absl::AsciiStrToLower(absl::StripAsciiWhitespace(AbslView(content_type))),
+  return absl::StartsWith(absl::AsciiStrToLower(absl::StripAsciiWhitespace(util::AsAbsl(content_type))),
                           "application/openmetrics-text");
 }
 

@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "server/http/http_client.h"
 #include "server/http/http_codec.h"
+#include "util/strings.h"
 
 namespace ember::server {
 namespace {
@@ -33,7 +34,6 @@ constexpr uint32_t kHeaderLimitBytes = 1 << 20;
 constexpr const char* kAccept =
     "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
-absl::string_view AbslView(std::string_view s) { return {s.data(), s.size()}; }
 std::string_view View(beast::string_view s) { return {s.data(), s.size()}; }
 
 int64_t WallMillis() {
@@ -214,7 +214,7 @@ void ScrapeLoop::OnFetched(HttpClientResult result) {
   Fetched fetched;
   fetched.content_type.assign(View(res[http::field::content_type]));
   const std::string encoding = absl::AsciiStrToLower(
-      absl::StripAsciiWhitespace(AbslView(View(res[http::field::content_encoding]))));
+      absl::StripAsciiWhitespace(util::AsAbsl(View(res[http::field::content_encoding]))));
   if (encoding == "gzip" || encoding == "x-gzip") {
     absl::StatusOr<std::string> body = Gunzip(res.body(), env_.max_body_bytes);
     if (absl::IsResourceExhausted(body.status())) {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "util/duration.h"
+#include "util/strings.h"
 
 namespace ember::server {
 namespace {
@@ -20,7 +21,6 @@ constexpr std::string_view kReservedPrefix = "__";
 constexpr std::string_view kParamPrefix = "__param_";
 constexpr std::string_view kExportedPrefix = "exported_";
 
-absl::string_view AbslView(std::string_view s) { return {s.data(), s.size()}; }
 
 // The value of `name`, or "" (absent and empty are the same to Prometheus).
 std::string_view Get(const Labels& labels, std::string_view name) {
@@ -49,7 +49,7 @@ void SetDefault(Labels* labels, std::string_view name, std::string_view value) {
 std::string EncodeParams(const ScrapeConfig& job, const Labels& labels) {
   std::map<std::string, std::vector<std::string>> params(job.params.begin(), job.params.end());
   for (const Label& l : labels) {
-    if (!absl::StartsWith(AbslView(l.name), AbslView(kParamPrefix))) continue;
+    if (!absl::StartsWith(util::AsAbsl(l.name), util::AsAbsl(kParamPrefix))) continue;
     std::vector<std::string>& values = params[l.name.substr(kParamPrefix.size())];
     if (values.empty()) {
       values.push_back(l.value);
@@ -101,7 +101,7 @@ void BuildScrapeTargets(const ScrapeConfig& job, std::vector<ScrapeTarget>* acti
       SetDefault(&labels, "job", job.job_name);
       for (const auto& [name, values] : job.params) {
         if (!values.empty()) {
-          SetDefault(&labels, absl::StrCat(AbslView(kParamPrefix), name), values[0]);
+          SetDefault(&labels, absl::StrCat(util::AsAbsl(kParamPrefix), name), values[0]);
         }
       }
       CanonicalizeLabels(&labels);
@@ -155,7 +155,7 @@ void BuildScrapeTargets(const ScrapeConfig& job, std::vector<ScrapeTarget>* acti
       t.url = absl::StrCat(t.scheme, "://", t.address, suffix);
 
       for (Label& l : relabeled) {
-        if (!absl::StartsWith(AbslView(l.name), AbslView(kReservedPrefix))) {
+        if (!absl::StartsWith(util::AsAbsl(l.name), util::AsAbsl(kReservedPrefix))) {
           t.labels.push_back(std::move(l));
         }
       }
@@ -253,7 +253,7 @@ absl::StatusOr<HostPort> SplitAddress(std::string_view address, std::string_view
   uint32_t number = 0;
   if (port.size() > 5 ||
       !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-      !absl::SimpleAtoi(AbslView(port), &number) || number == 0 || number > 65535) {
+      !absl::SimpleAtoi(util::AsAbsl(port), &number) || number == 0 || number > 65535) {
     return bad("invalid port");
   }
   hp.port.assign(port);
