@@ -1,6 +1,7 @@
-// Chunk encoding benchmarks over the ML-serving scrape data set (examples/model-serving/scrape_data.h):
-// sealed chunk encode and decode, head chunk appends, the bytes a sample costs in each value
-// mode, and what RocksDB's zstd would make of a partition's chunk blocks.
+// Chunk encoding benchmarks over the ML-serving scrape data set
+// (examples/model-serving/scrape_data.h): sealed chunk encode and decode, head chunk appends, the
+// bytes a sample costs in each value mode, and what RocksDB's zstd would make of a partition's
+// chunk blocks.
 //
 //   chunk_bench --benchmark_min_time=0.2 [--targets=10] [--scrapes=360]
 //

@@ -3,7 +3,6 @@
 #include <string>
 
 #include "benchmark/benchmark.h"
-
 #include "query/parser/parser.h"
 
 namespace ember::query {

@@ -1,6 +1,6 @@
 // PromQL evaluation throughput (issue 3, "Benchmarks") on the ML-serving data set
-// (examples/model-serving/scrape_data.h): 76 targets x 131 series = 9956 series, 6 h at a 15 s scrape
-// interval (1440 scrapes, 14.3 M samples), loaded once per process into a Db in a temporary
+// (examples/model-serving/scrape_data.h): 76 targets x 131 series = 9956 series, 6 h at a 15 s
+// scrape interval (1440 scrapes, 14.3 M samples), loaded once per process into a Db in a temporary
 // directory under /tmp and fully compacted (Db::CompactAll), so every read decodes sealed chunks.
 //
 // Queries, each instant (at the end of the data) and range (the 6 h, step 15 s and 60 s):
@@ -208,11 +208,10 @@ size_t ResultPoints(const query::QueryResult& r) {
 }
 
 // step_ms == 0: an instant query at the end of the data.
-void QueryLoop(benchmark::State& state, const char* q, const std::string& metric,
-               int64_t step_ms) {
+void QueryLoop(benchmark::State& state, const char* q, const std::string& metric, int64_t step_ms) {
   const bool range = step_ms > 0;
-  const int64_t start = range ? fixture->end_ms - int64_t(FLAGS_hours * 3600 * 1000)
-                              : fixture->end_ms;
+  const int64_t start =
+      range ? fixture->end_ms - int64_t(FLAGS_hours * 3600 * 1000) : fixture->end_ms;
   const Scanned scanned = CountScanned(metric, start, fixture->end_ms);
 
   // Peak memory of one run (the first run of this query in the process).
@@ -266,11 +265,19 @@ void BM_QuantileRange(benchmark::State& state) {
 }
 
 BENCHMARK(BM_RateInstant)->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_RateRange)->ArgName("step_s")->Arg(15)->Arg(60)->MeasureProcessCPUTime()->Unit(
-    benchmark::kMillisecond);
+BENCHMARK(BM_RateRange)
+    ->ArgName("step_s")
+    ->Arg(15)
+    ->Arg(60)
+    ->MeasureProcessCPUTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_QuantileInstant)->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_QuantileRange)->ArgName("step_s")->Arg(15)->Arg(60)->MeasureProcessCPUTime()->Unit(
-    benchmark::kMillisecond);
+BENCHMARK(BM_QuantileRange)
+    ->ArgName("step_s")
+    ->Arg(15)
+    ->Arg(60)
+    ->MeasureProcessCPUTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace ember

@@ -7,7 +7,8 @@
 // for the --range_s seconds up to its own send time (a dashboard on auto-refresh); --pause_ms
 // spaces one client's requests (a refresh interval).
 //
-// The default list is the ML-serving data set's (examples/model-serving/scrape_data.h) heavy panels;
+// The default list is the ML-serving data set's (examples/model-serving/scrape_data.h) heavy
+// panels;
 // --queries_file replaces it (one query per line; blank lines and lines starting with # are
 // skipped). bench/ingest_under_load.sh runs it beside remote_write_load --mode=steady.
 //

@@ -1,7 +1,7 @@
 // Remote write decoding and encoding (ingest/remote_write.h): items/s are samples. The requests
-// hold series of the ML-serving data set (examples/model-serving/scrape_data.h) with the five target
-// labels a Kubernetes scrape adds (cluster, namespace, node, pod, container), 10-12 labels per
-// series, labels sorted as Prometheus sends them. Args: series per request, samples per series.
+// hold series of the ML-serving data set (examples/model-serving/scrape_data.h) with the five
+// target labels a Kubernetes scrape adds (cluster, namespace, node, pod, container), 10-12 labels
+// per series, labels sorted as Prometheus sends them. Args: series per request, samples per series.
 // 2000 x 1 is Prometheus's default shard batch (max_samples_per_send = 2000) of live data;
 // 500 x 20 is a sender catching up after an outage. Decoding starts from an empty DecodedBatch
 // each time, so the figures include building it.

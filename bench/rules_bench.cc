@@ -1,7 +1,7 @@
 // Rule evaluation cost: GroupEvaluator::Evaluate (rules/rule_group.h) of one group of 100
-// rules on the ML-serving data set (examples/model-serving/scrape_data.h), by default 50 targets x 131
-// series = 6550 series, 1 h at a 15 s scrape interval (240 scrapes, 1.57 M samples), loaded once
-// per process into a Db in a temporary directory under /tmp (kept in the head; not compacted).
+// rules on the ML-serving data set (examples/model-serving/scrape_data.h), by default 50 targets x
+// 131 series = 6550 series, 1 h at a 15 s scrape interval (240 scrapes, 1.57 M samples), loaded
+// once per process into a Db in a temporary directory under /tmp (kept in the head; not compacted).
 //
 // The group: 25 rules of each kind, each over one of 5 windows (1m 5m 10m 15m 30m) and one of 5
 // groupings (model; version; instance; model, version; model, code), so outputs differ:
@@ -42,12 +42,12 @@
 #include "benchmark/benchmark.h"
 #include "ember/db.h"
 #include "ember/options.h"
+#include "examples/model-serving/scrape_data.h"
 #include "gflags/gflags.h"
 #include "query/engine.h"
 #include "rules/rule_group.h"
 #include "rules/rules.h"
 #include "tests/testutil/load_scrape_data.h"
-#include "examples/model-serving/scrape_data.h"
 
 DEFINE_int32(targets, 50, "Targets of 131 series each");
 DEFINE_double(hours, 1, "Hours of data at a 15 s scrape interval");
@@ -216,7 +216,11 @@ void BM_EvaluateGroup(benchmark::State& state) {
       rules, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_EvaluateGroup)
-    ->Arg(kAll)->Arg(kRate)->Arg(kP99)->Arg(kRatio)->Arg(kAlert)
+    ->Arg(kAll)
+    ->Arg(kRate)
+    ->Arg(kP99)
+    ->Arg(kRatio)
+    ->Arg(kAlert)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

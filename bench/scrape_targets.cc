@@ -37,15 +37,17 @@ constexpr int kHistogramSeries = 11 + 1 + 2;  // Finite buckets, +Inf, _sum, _co
 class Target {
  public:
   explicit Target(int series) {
-    head_ = "# HELP fake_latency_seconds Request latency.\n"
-            "# TYPE fake_latency_seconds histogram\n";
+    head_ =
+        "# HELP fake_latency_seconds Request latency.\n"
+        "# TYPE fake_latency_seconds histogram\n";
     for (double le : kBuckets) {
       bucket_prefix_.push_back(absl::StrCat("fake_latency_seconds_bucket{le=\"", le, "\"} "));
     }
     bucket_prefix_.push_back("fake_latency_seconds_bucket{le=\"+Inf\"} ");
     const int counters = series > kHistogramSeries ? series - kHistogramSeries : 0;
-    counters_head_ = "# HELP fake_requests_total Requests served.\n"
-                     "# TYPE fake_requests_total counter\n";
+    counters_head_ =
+        "# HELP fake_requests_total Requests served.\n"
+        "# TYPE fake_requests_total counter\n";
     static const char* kCodes[] = {"200", "404", "500", "503"};
     for (int i = 0; i < counters; ++i) {
       counter_prefix_.push_back(absl::StrCat("fake_requests_total{path=\"/api/", i / 4,

@@ -27,9 +27,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   if (!meta.ok() || static_cast<size_t>(meta->num_samples) != samples.size() - 1) {
-    std::fprintf(stderr, "DecodeChunk gave %zu samples; ReadChunkMeta: %s\n", samples.size() - 1,
-                 meta.ok() ? std::to_string(meta->num_samples).c_str()
-                           : meta.status().ToString().c_str());
+    std::fprintf(
+        stderr, "DecodeChunk gave %zu samples; ReadChunkMeta: %s\n", samples.size() - 1,
+        meta.ok() ? std::to_string(meta->num_samples).c_str() : meta.status().ToString().c_str());
     std::abort();
   }
   return 0;

@@ -12,11 +12,10 @@
 #include <string_view>
 #include <vector>
 
-#include "snappy.h"
-
 #include "ember/sample.h"
 #include "ingest/batch.h"
 #include "ingest/remote_write.h"
+#include "snappy.h"
 #include "storage/chunk.h"
 #include "storage/head_chunk.h"
 #include "storage/head_log.h"
@@ -42,8 +41,8 @@ std::vector<Sample> Scrape(int n, int64_t start_ms, int64_t step_ms) {
 std::vector<DecodedBatch> Batches() {
   std::vector<DecodedBatch> batches;
   DecodedBatch one;
-  one.series.push_back({{{"__name__", "up"}, {"job", "api"}, {"instance", "a:9100"}},
-                        {{1'700'000'000'000, 1}}});
+  one.series.push_back(
+      {{{"__name__", "up"}, {"job", "api"}, {"instance", "a:9100"}}, {{1'700'000'000'000, 1}}});
   batches.push_back(one);
 
   DecodedBatch several;
@@ -80,7 +79,8 @@ void RemoteWriteSeeds(const fs::path& corpus) {
       Write(corpus / prefix, name, body);
       Write(corpus / (prefix + "_proto"), name, proto);
       // Near-valid: cut off mid-message.
-      Write(corpus / prefix, name + "_truncated", std::string_view(body).substr(0, body.size() / 2));
+      Write(corpus / prefix, name + "_truncated",
+            std::string_view(body).substr(0, body.size() / 2));
       Write(corpus / (prefix + "_proto"), name + "_truncated",
             std::string_view(proto).substr(0, proto.size() * 2 / 3));
     }
@@ -103,9 +103,11 @@ void ChunkSeeds(const fs::path& corpus) {
 
 void HeadLogSeeds(const fs::path& corpus) {
   const fs::path dir = corpus / "head_log";
-  Write(dir, "log_record", ember::storage::EncodeLogRecord(
-                               {{1, 1'700'000'000'000, 1}, {2, 1'700'000'000'000, 0.5},
-                                {1, 1'700'000'015'000, ember::StaleNaN()}, {300, -5, -2}}));
+  Write(dir, "log_record",
+        ember::storage::EncodeLogRecord({{1, 1'700'000'000'000, 1},
+                                         {2, 1'700'000'000'000, 0.5},
+                                         {1, 1'700'000'015'000, ember::StaleNaN()},
+                                         {300, -5, -2}}));
   Write(dir, "log_record_empty", ember::storage::EncodeLogRecord({}));
 
   ember::storage::HeadChunk chunk;

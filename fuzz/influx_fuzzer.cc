@@ -11,8 +11,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   // ns, us, ms, s, m, h as nanoseconds per unit (InfluxPrecision()'s values).
-  constexpr int64_t kNsPerUnit[] = {1, 1'000, 1'000'000, 1'000'000'000, 60'000'000'000,
-                                    3'600'000'000'000};
+  constexpr int64_t kNsPerUnit[] = {
+      1, 1'000, 1'000'000, 1'000'000'000, 60'000'000'000, 3'600'000'000'000};
   ember::ingest::InfluxOptions options;
   options.ns_per_unit = kNsPerUnit[data[0] % 6];
   options.default_timestamp_ms = 1'700'000'000'000;

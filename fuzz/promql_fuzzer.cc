@@ -17,16 +17,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string printed = ember::query::ToString(**expr);
   absl::StatusOr<ember::query::ExprPtr> again = ember::query::ParseExpr(printed);
   if (!again.ok()) {
-    std::fprintf(stderr, "printed form does not parse:\n  input:   %s\n  printed: %s\n  error: %s\n",
-                 std::string(text).c_str(), printed.c_str(),
-                 std::string(again.status().message()).c_str());
+    std::fprintf(
+        stderr, "printed form does not parse:\n  input:   %s\n  printed: %s\n  error: %s\n",
+        std::string(text).c_str(), printed.c_str(), std::string(again.status().message()).c_str());
     std::abort();
   }
   const std::string reprinted = ember::query::ToString(**again);
   if (reprinted != printed) {
-    std::fprintf(stderr, "round trip changed the tree:\n  input:     %s\n  printed:   %s\n"
-                 "  reprinted: %s\n", std::string(text).c_str(), printed.c_str(),
-                 reprinted.c_str());
+    std::fprintf(stderr,
+                 "round trip changed the tree:\n  input:     %s\n  printed:   %s\n"
+                 "  reprinted: %s\n",
+                 std::string(text).c_str(), printed.c_str(), reprinted.c_str());
     std::abort();
   }
   return 0;

@@ -4,10 +4,9 @@
 #include <cstdint>
 #include <string>
 
-#include "snappy.h"
-
 #include "ingest/batch.h"
 #include "ingest/remote_write.h"
+#include "snappy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string body;

@@ -10,7 +10,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-
 #include "ember/labels.h"
 #include "ingest/batch.h"
 

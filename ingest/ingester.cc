@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-
 #include "ingest/remote_write.h"
 
 namespace ember::ingest {
@@ -71,8 +70,8 @@ absl::Status Ingester::Ingest(std::string_view door, const DecodedBatch& batch, 
   if (out->samples_refused > 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         out->samples_refused, " of ", out->samples_refused + out->samples_stored,
-        " samples refused, the other ", out->samples_stored, " stored: ",
-        absl::StrJoin(out->errors, "; "),
+        " samples refused, the other ", out->samples_stored,
+        " stored: ", absl::StrJoin(out->errors, "; "),
         out->samples_refused > static_cast<int64_t>(out->errors.size()) ? "; ..." : ""));
   }
   return absl::OkStatus();

@@ -21,7 +21,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-
 #include "ember/db.h"
 #include "ingest/batch.h"
 #include "ingest/influx.h"

@@ -9,7 +9,6 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-
 #include "ingest/batch.h"
 
 namespace ember::ingest {

@@ -8,7 +8,6 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-
 #include "ember/labels.h"
 #include "ingest/batch.h"
 

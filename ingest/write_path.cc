@@ -19,8 +19,7 @@ const char* RejectReasonName(RejectReason r) {
   return "unknown";
 }
 
-absl::StatusOr<WriteOutcome> WriteBatch(Db* db, const DecodedBatch& batch,
-                                        WriteOutcome* rejected) {
+absl::StatusOr<WriteOutcome> WriteBatch(Db* db, const DecodedBatch& batch, WriteOutcome* rejected) {
   std::unique_ptr<Appender> app = db->NewAppender();
   // Position in the request of each queued sample, to name the ones the commit refuses.
   std::vector<uint32_t> positions;
@@ -62,8 +61,8 @@ absl::StatusOr<WriteOutcome> WriteBatch(Db* db, const DecodedBatch& batch,
   out.samples_stored = committed->samples_stored;
   out.samples_refused = static_cast<int64_t>(committed->rejected.size());
   for (const RejectedSample& r : committed->rejected) {
-    const RejectReason reason = absl::IsAlreadyExists(r.status) ? RejectReason::kDuplicate
-                                                                : RejectReason::kOutOfOrder;
+    const RejectReason reason =
+        absl::IsAlreadyExists(r.status) ? RejectReason::kDuplicate : RejectReason::kOutOfOrder;
     ++out.refused_by_reason[static_cast<int>(reason)];
     if (out.errors.size() < kMaxReportedErrors) {
       out.errors.push_back(

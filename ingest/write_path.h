@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-
 #include "ember/db.h"
 #include "ingest/batch.h"
 

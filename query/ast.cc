@@ -7,7 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-
 #include "query/functions/signatures.h"
 #include "util/duration.h"
 #include "util/quote.h"
@@ -20,33 +19,54 @@ namespace {
 
 std::string_view ValueTypeName(ValueType t) {
   switch (t) {
-    case ValueType::kNone: return "none";
-    case ValueType::kScalar: return "scalar";
-    case ValueType::kVector: return "instant vector";
-    case ValueType::kMatrix: return "range vector";
-    case ValueType::kString: return "string";
+    case ValueType::kNone:
+      return "none";
+    case ValueType::kScalar:
+      return "scalar";
+    case ValueType::kVector:
+      return "instant vector";
+    case ValueType::kMatrix:
+      return "range vector";
+    case ValueType::kString:
+      return "string";
   }
   return "none";
 }
 
 std::string_view BinaryOpName(BinaryOp op) {
   switch (op) {
-    case BinaryOp::kAdd: return "+";
-    case BinaryOp::kSub: return "-";
-    case BinaryOp::kMul: return "*";
-    case BinaryOp::kDiv: return "/";
-    case BinaryOp::kMod: return "%";
-    case BinaryOp::kPow: return "^";
-    case BinaryOp::kAtan2: return "atan2";
-    case BinaryOp::kEql: return "==";
-    case BinaryOp::kNeq: return "!=";
-    case BinaryOp::kLss: return "<";
-    case BinaryOp::kLte: return "<=";
-    case BinaryOp::kGtr: return ">";
-    case BinaryOp::kGte: return ">=";
-    case BinaryOp::kAnd: return "and";
-    case BinaryOp::kOr: return "or";
-    case BinaryOp::kUnless: return "unless";
+    case BinaryOp::kAdd:
+      return "+";
+    case BinaryOp::kSub:
+      return "-";
+    case BinaryOp::kMul:
+      return "*";
+    case BinaryOp::kDiv:
+      return "/";
+    case BinaryOp::kMod:
+      return "%";
+    case BinaryOp::kPow:
+      return "^";
+    case BinaryOp::kAtan2:
+      return "atan2";
+    case BinaryOp::kEql:
+      return "==";
+    case BinaryOp::kNeq:
+      return "!=";
+    case BinaryOp::kLss:
+      return "<";
+    case BinaryOp::kLte:
+      return "<=";
+    case BinaryOp::kGtr:
+      return ">";
+    case BinaryOp::kGte:
+      return ">=";
+    case BinaryOp::kAnd:
+      return "and";
+    case BinaryOp::kOr:
+      return "or";
+    case BinaryOp::kUnless:
+      return "unless";
   }
   return "?";
 }
@@ -57,22 +77,28 @@ bool IsRightAssociative(BinaryOp op) { return op == BinaryOp::kPow; }
 
 int BinaryOpPrecedence(BinaryOp op) {
   switch (op) {
-    case BinaryOp::kOr: return 1;
+    case BinaryOp::kOr:
+      return 1;
     case BinaryOp::kAnd:
-    case BinaryOp::kUnless: return 2;
+    case BinaryOp::kUnless:
+      return 2;
     case BinaryOp::kEql:
     case BinaryOp::kNeq:
     case BinaryOp::kLss:
     case BinaryOp::kLte:
     case BinaryOp::kGtr:
-    case BinaryOp::kGte: return 3;
+    case BinaryOp::kGte:
+      return 3;
     case BinaryOp::kAdd:
-    case BinaryOp::kSub: return 4;
+    case BinaryOp::kSub:
+      return 4;
     case BinaryOp::kMul:
     case BinaryOp::kDiv:
     case BinaryOp::kMod:
-    case BinaryOp::kAtan2: return 5;
-    case BinaryOp::kPow: return 6;
+    case BinaryOp::kAtan2:
+      return 5;
+    case BinaryOp::kPow:
+      return 6;
   }
   return 0;
 }
@@ -81,13 +107,20 @@ std::string_view AggregateOpName(AggregateOp op) { return GetAggregate(op).name;
 
 ValueType Expr::type() const {
   switch (kind) {
-    case ExprKind::kNumberLiteral: return ValueType::kScalar;
-    case ExprKind::kStringLiteral: return ValueType::kString;
-    case ExprKind::kVectorSelector: return ValueType::kVector;
-    case ExprKind::kMatrixSelector: return ValueType::kMatrix;
-    case ExprKind::kSubquery: return ValueType::kMatrix;
-    case ExprKind::kParen: return As<ParenExpr>().expr->type();
-    case ExprKind::kUnary: return As<UnaryExpr>().expr->type();
+    case ExprKind::kNumberLiteral:
+      return ValueType::kScalar;
+    case ExprKind::kStringLiteral:
+      return ValueType::kString;
+    case ExprKind::kVectorSelector:
+      return ValueType::kVector;
+    case ExprKind::kMatrixSelector:
+      return ValueType::kMatrix;
+    case ExprKind::kSubquery:
+      return ValueType::kMatrix;
+    case ExprKind::kParen:
+      return As<ParenExpr>().expr->type();
+    case ExprKind::kUnary:
+      return As<UnaryExpr>().expr->type();
     case ExprKind::kBinary: {
       const auto& b = As<BinaryExpr>();
       if (b.lhs->type() == ValueType::kScalar && b.rhs->type() == ValueType::kScalar) {
@@ -95,8 +128,10 @@ ValueType Expr::type() const {
       }
       return ValueType::kVector;
     }
-    case ExprKind::kAggregate: return ValueType::kVector;
-    case ExprKind::kCall: return As<Call>().func->return_type;
+    case ExprKind::kAggregate:
+      return ValueType::kVector;
+    case ExprKind::kCall:
+      return As<Call>().func->return_type;
   }
   return ValueType::kNone;
 }
@@ -130,10 +165,14 @@ namespace {
 
 std::string_view MatchOpName(Matcher::Op op) {
   switch (op) {
-    case Matcher::Op::kEqual: return "=";
-    case Matcher::Op::kNotEqual: return "!=";
-    case Matcher::Op::kRegexMatch: return "=~";
-    case Matcher::Op::kRegexNoMatch: return "!~";
+    case Matcher::Op::kEqual:
+      return "=";
+    case Matcher::Op::kNotEqual:
+      return "!=";
+    case Matcher::Op::kRegexMatch:
+      return "=~";
+    case Matcher::Op::kRegexNoMatch:
+      return "!~";
   }
   return "?";
 }
@@ -151,12 +190,17 @@ void AppendLabelList(std::string* out, const std::vector<std::string>& labels) {
 
 void AppendAtOffset(std::string* out, AtModifier at, int64_t at_ms, int64_t offset_ms) {
   switch (at) {
-    case AtModifier::kNone: break;
+    case AtModifier::kNone:
+      break;
     case AtModifier::kTimestamp:
       absl::StrAppendFormat(out, " @ %.3f", static_cast<double>(at_ms) / 1000.0);
       break;
-    case AtModifier::kStart: out->append(" @ start()"); break;
-    case AtModifier::kEnd: out->append(" @ end()"); break;
+    case AtModifier::kStart:
+      out->append(" @ start()");
+      break;
+    case AtModifier::kEnd:
+      out->append(" @ end()");
+      break;
   }
   if (offset_ms > 0) {
     absl::StrAppend(out, " offset ", util::FormatDuration(offset_ms));
@@ -174,7 +218,8 @@ void AppendSelectorBody(std::string* out, const VectorSelector& vs) {
         !m.value.empty()) {
       continue;
     }
-    items.push_back(absl::StrCat(LabelNameText(m.name), util::AsAbsl(MatchOpName(m.op)), util::GoQuote(m.value)));
+    items.push_back(absl::StrCat(LabelNameText(m.name), util::AsAbsl(MatchOpName(m.op)),
+                                 util::GoQuote(m.value)));
   }
   std::sort(items.begin(), items.end());
   if (!vs.name.empty() && !legacy_name) items.insert(items.begin(), util::GoQuote(vs.name));

@@ -32,9 +32,22 @@ struct PosRange {
 };
 
 enum class BinaryOp {
-  kAdd, kSub, kMul, kDiv, kMod, kPow, kAtan2,
-  kEql, kNeq, kLss, kLte, kGtr, kGte,  // comparisons
-  kAnd, kOr, kUnless,                  // set operators
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,
+  kPow,
+  kAtan2,
+  kEql,
+  kNeq,
+  kLss,
+  kLte,
+  kGtr,
+  kGte,  // comparisons
+  kAnd,
+  kOr,
+  kUnless,  // set operators
 };
 
 std::string_view BinaryOpName(BinaryOp op);  // "+", "==", "and", "atan2"...
@@ -46,15 +59,35 @@ int BinaryOpPrecedence(BinaryOp op);
 bool IsRightAssociative(BinaryOp op);  // Only ^.
 
 enum class AggregateOp {
-  kSum, kAvg, kMin, kMax, kCount, kGroup, kStddev, kStdvar,
-  kTopk, kBottomk, kQuantile, kCountValues, kLimitk, kLimitRatio,
+  kSum,
+  kAvg,
+  kMin,
+  kMax,
+  kCount,
+  kGroup,
+  kStddev,
+  kStdvar,
+  kTopk,
+  kBottomk,
+  kQuantile,
+  kCountValues,
+  kLimitk,
+  kLimitRatio,
 };
 
 std::string_view AggregateOpName(AggregateOp op);  // Lower case: "sum", "count_values".
 
 enum class ExprKind {
-  kNumberLiteral, kStringLiteral, kVectorSelector, kMatrixSelector, kSubquery,
-  kParen, kUnary, kBinary, kAggregate, kCall,
+  kNumberLiteral,
+  kStringLiteral,
+  kVectorSelector,
+  kMatrixSelector,
+  kSubquery,
+  kParen,
+  kUnary,
+  kBinary,
+  kAggregate,
+  kCall,
 };
 
 // The `@` modifier of a selector or subquery.
@@ -71,9 +104,13 @@ struct Expr {
 
   // Downcasts. REQUIRES: `kind` matches T.
   template <typename T>
-  const T& As() const { return static_cast<const T&>(*this); }
+  const T& As() const {
+    return static_cast<const T&>(*this);
+  }
   template <typename T>
-  T& As() { return static_cast<T&>(*this); }
+  T& As() {
+    return static_cast<T&>(*this);
+  }
 
   const ExprKind kind;
   PosRange pos;
@@ -191,8 +228,8 @@ inline constexpr int64_t kMaxDurationMs = INT64_MAX / 1'000'000;
 inline constexpr int64_t kMaxEvalTimeMs = (int64_t{1} << 62) - 1;
 
 // Formatting helpers shared with the parser's messages.
-std::string FormatNumber(double v);               // `1`, `0.5`, `+Inf`, `NaN`.
-bool IsLegacyMetricName(std::string_view name);   // [a-zA-Z_:][a-zA-Z0-9_:]*
+std::string FormatNumber(double v);              // `1`, `0.5`, `+Inf`, `NaN`.
+bool IsLegacyMetricName(std::string_view name);  // [a-zA-Z_:][a-zA-Z0-9_:]*
 
 }  // namespace ember::query
 

@@ -7,8 +7,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "query/ast.h"
 #include "absl/time/clock.h"
+#include "query/ast.h"
 #include "query/eval.h"
 #include "query/parser/parser.h"
 #include "util/status_macros.h"
@@ -55,9 +55,9 @@ QueryContext MakeContext(storage::Querier* querier, const EngineOptions& options
 
 absl::Status CheckEvalTime(const char* what, int64_t t_ms) {
   if (t_ms < -kMaxEvalTimeMs || t_ms > kMaxEvalTimeMs) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, " ", t_ms, " ms is out of range: evaluation times lie within +-", kMaxEvalTimeMs,
-        " ms"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " ", t_ms, " ms is out of range: evaluation times lie within +-",
+                     kMaxEvalTimeMs, " ms"));
   }
   return absl::OkStatus();
 }

@@ -4,10 +4,10 @@
 #include <bit>
 #include <chrono>
 #include <climits>
-#include <thread>
 #include <cmath>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ember/db.h"
@@ -153,8 +153,9 @@ TEST_F(EngineTest, OneToOneMatchingRejectsDuplicates) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(std::string(s.message()).find("multiple matches for labels"), std::string::npos);
   s = InstantError("b + on(job) a", 0);
-  EXPECT_NE(std::string(s.message()).find("found duplicate series for the match group {job=\"x\"}"
-                                          " on the right hand-side"),
+  EXPECT_NE(std::string(s.message())
+                .find("found duplicate series for the match group {job=\"x\"}"
+                      " on the right hand-side"),
             std::string::npos)
       << s;
   auto r = Instant("a + on(job) group_left b", 0);
@@ -204,7 +205,8 @@ TEST_F(EngineTest, LimitRatioHashesLabelsAsPrometheus) {
   // labels.Hash(): XXH64 over name 0xff value 0xff, pair by pair in name order.
   using std::string_literals::operator""s;
   EXPECT_EQ(PrometheusLabelsHash(L({{"__name__", "m"}, {"i", "7"}})),
-            storage::HashLabelBytes("__name__\xffm\xffi\xff" "7\xff"s));
+            storage::HashLabelBytes("__name__\xffm\xffi\xff"
+                                    "7\xff"s));
   EXPECT_EQ(PrometheusLabelsHash({}), 0xEF46DB3751D8E999u);  // XXH64 of no bytes.
 
   int kept = 0;
@@ -235,8 +237,8 @@ TEST_F(EngineTest, LimitRatioHashesLabelsAsPrometheus) {
 TEST_F(EngineTest, AggregationByNameKeepsDelayedNameRemoval) {
   Load(L({{"__name__", "a_total"}, {"env", "1"}}), kMinute, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
   Load(L({{"__name__", "b_total"}, {"env", "1"}}), kMinute, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
-  Load(L({{"__name__", "a_total"}, {"env", "2"}}), kMinute, {0, 3, 6, 9, 12, 15, 18, 21, 24, 27,
-                                                             30});
+  Load(L({{"__name__", "a_total"}, {"env", "2"}}), kMinute,
+       {0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30});
   // Both groups lose their name at the end and then collide.
   EXPECT_EQ(InstantError("sum by (__name__) (rate({env=\"1\"}[10m]))", 10 * kMinute).message(),
             "vector cannot contain metrics with the same labelset");
@@ -347,15 +349,15 @@ TEST_F(EngineTest, EvaluationTimesOutOfRangeAreInvalidArgument) {
   EXPECT_EQ(engine_->RangeQuery("1", INT64_MAX - 10, INT64_MAX, 1).status().code(),
             absl::StatusCode::kInvalidArgument);
   // The edges themselves evaluate, with durations at their own limits (no overflow).
-  EXPECT_TRUE(engine_->InstantQuery("count_over_time(vector(1)[292y:100y] offset -292y)",
-                                    kMaxEvalTimeMs)
-                  .ok());
+  EXPECT_TRUE(
+      engine_->InstantQuery("count_over_time(vector(1)[292y:100y] offset -292y)", kMaxEvalTimeMs)
+          .ok());
   EXPECT_TRUE(engine_->InstantQuery("m offset 292y", -kMaxEvalTimeMs).ok());
 }
 
 TEST_F(EngineTest, DurationsPastGoDurationRangeAreParseErrors) {
-  for (const char* q : {"m[1e300s]", "m[300y]", "m offset 1e300", "m offset 300y",
-                        "m[5m:1e300]", "m @ 1e300", "m @ -1e300"}) {
+  for (const char* q : {"m[1e300s]", "m[300y]", "m offset 1e300", "m offset 300y", "m[5m:1e300]",
+                        "m @ 1e300", "m @ -1e300"}) {
     SCOPED_TRACE(q);
     auto r = engine_->InstantQuery(q, 0);
     ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();

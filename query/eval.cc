@@ -25,8 +25,8 @@ absl::Status QueryContext::Check() {
     return absl::CancelledError("query was canceled in query execution");
   }
   if (absl::Now() > deadline) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        "query timed out in query execution (timeout_ms=", options->timeout_ms, ")"));
+    return absl::DeadlineExceededError(
+        absl::StrCat("query timed out in query execution (timeout_ms=", options->timeout_ms, ")"));
   }
   return absl::OkStatus();
 }
@@ -34,10 +34,10 @@ absl::Status QueryContext::Check() {
 absl::Status QueryContext::AddSamples(int64_t n) {
   current_samples += n;
   if (current_samples > options->max_samples) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "query processing would load too many samples into memory in query execution "
-        "(max_samples=",
-        options->max_samples, ")"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("query processing would load too many samples into memory in query execution "
+                     "(max_samples=",
+                     options->max_samples, ")"));
   }
   return absl::OkStatus();
 }
@@ -50,8 +50,7 @@ void QueryContext::Release(int64_t bytes) {
 
 absl::Status QueryContext::Grow(std::vector<Point>* points, size_t n) {
   const size_t want = std::max<size_t>(n, std::max<size_t>(2 * points->capacity(), 16));
-  EMBER_RETURN_IF_ERROR(
-      Charge(static_cast<int64_t>((want - points->capacity()) * sizeof(Point))));
+  EMBER_RETURN_IF_ERROR(Charge(static_cast<int64_t>((want - points->capacity()) * sizeof(Point))));
   points->reserve(want);
   return absl::OkStatus();
 }

@@ -12,8 +12,8 @@
 #include "absl/strings/str_format.h"
 #include "query/eval.h"
 #include "query/functions/functions.h"
-#include "util/status_macros.h"
 #include "util/quote.h"
+#include "util/status_macros.h"
 
 namespace ember::query {
 namespace {
@@ -158,7 +158,7 @@ double AccResult(AggregateOp op, const Acc& g) {
 }
 
 struct Group : Acc {
-  const Labels* labels = nullptr;  // Interned.
+  const Labels* labels = nullptr;   // Interned.
   std::vector<double> values;       // quantile
   std::vector<EvalSample> samples;  // topk, bottomk, limitk
   // Some input's metric name is to be removed at the end; with `by (__name__)` the group's is
@@ -172,9 +172,9 @@ struct Group : Acc {
 // so the values are the same bit for bit; the output series come in the same order too (by the
 // step at which they first have a value, then by their first input series there).
 // Returns false, with `*out` untouched, when the groups are too many for blocks worth having.
-absl::StatusOr<bool> AggregateInBlocks(const AggregateExpr& e, const SeriesList& in,
-                                       int64_t start, int64_t end, int64_t interval,
-                                       QueryContext* ctx, SeriesList* out) {
+absl::StatusOr<bool> AggregateInBlocks(const AggregateExpr& e, const SeriesList& in, int64_t start,
+                                       int64_t end, int64_t interval, QueryContext* ctx,
+                                       SeriesList* out) {
   const AggregateOp op = e.op;
   const int64_t steps = (end - start) / interval + 1;
   std::vector<uint32_t> group_of(in.size());
@@ -295,9 +295,8 @@ absl::StatusOr<EvalResult> Evaluator::EvalAggregate(const AggregateExpr& e) {
   if (IsAccOp(op) && input.type == ValueType::kVector) {
     EvalResult r;
     r.type = ValueType::kVector;
-    EMBER_ASSIGN_OR_RETURN(
-        const bool done,
-        AggregateInBlocks(e, input.series, start_, end_, interval_, ctx_, &r.series));
+    EMBER_ASSIGN_OR_RETURN(const bool done, AggregateInBlocks(e, input.series, start_, end_,
+                                                              interval_, ctx_, &r.series));
     if (done) return r;
   }
   std::vector<const EvalResult*> args = {&input};
@@ -386,8 +385,7 @@ absl::StatusOr<EvalResult> Evaluator::EvalAggregate(const AggregateExpr& e) {
         g.samples.clear();
         g.drop_name = s.drop_name;
         if (op == AggregateOp::kQuantile) g.values.push_back(f);
-        if (op == AggregateOp::kTopk || op == AggregateOp::kBottomk ||
-            op == AggregateOp::kLimitk ||
+        if (op == AggregateOp::kTopk || op == AggregateOp::kBottomk || op == AggregateOp::kLimitk ||
             (op == AggregateOp::kLimitRatio && LimitRatioKeeps(ratio, *s.labels))) {
           g.samples.push_back(s);
         }
@@ -422,10 +420,9 @@ absl::StatusOr<EvalResult> Evaluator::EvalAggregate(const AggregateExpr& e) {
         case AggregateOp::kTopk:
         case AggregateOp::kBottomk: {
           const bool top = op == AggregateOp::kTopk;
-          std::stable_sort(g.samples.begin(), g.samples.end(),
-                           [top](const EvalSample& a, const EvalSample& b) {
-                             return Better(a.v, b.v, top);
-                           });
+          std::stable_sort(
+              g.samples.begin(), g.samples.end(),
+              [top](const EvalSample& a, const EvalSample& b) { return Better(a.v, b.v, top); });
           if (static_cast<int64_t>(g.samples.size()) > k) g.samples.resize(k);
           out->insert(out->end(), g.samples.begin(), g.samples.end());
           continue;

@@ -236,36 +236,37 @@ absl::StatusOr<EvalResult> Evaluator::EvalBinary(const BinaryExpr& e) {
           }));
       return r;
     }
-    EMBER_ASSIGN_OR_RETURN(
-        r.series, RangeEval(args, [&](std::span<EvalVector> v, int64_t, EvalVector* out) {
-          return VectorBinop(op, rb, &mc, v[0], v[1], out);
-        }));
+    EMBER_ASSIGN_OR_RETURN(r.series,
+                           RangeEval(args, [&](std::span<EvalVector> v, int64_t, EvalVector* out) {
+                             return VectorBinop(op, rb, &mc, v[0], v[1], out);
+                           }));
     return r;
   }
   // Vector and scalar, either way round.
   const bool scalar_left = lhs.type == ValueType::kScalar;
-  EMBER_ASSIGN_OR_RETURN(
-      r.series, RangeEval(args, [&](std::span<EvalVector> v, int64_t, EvalVector* out) {
-        EvalVector& vec = scalar_left ? v[1] : v[0];
-        const double s = scalar_left ? v[0][0].v : v[1][0].v;
-        for (EvalSample& smp : vec) {
-          const double l = scalar_left ? s : smp.v;
-          const double rr = scalar_left ? smp.v : s;
-          bool keep = true;
-          double x = ElemBinop(op, l, rr, &keep);
-          // A comparison keeps the vector element's value, whichever side it is on.
-          if (IsComparisonOp(op)) x = smp.v;
-          if (rb) {
-            x = keep ? 1 : 0;
-            keep = true;
-          }
-          if (!keep) continue;
-          smp.v = x;
-          if (rb || DropsName(op)) smp.drop_name = true;
-          out->push_back(smp);
-        }
-        return absl::OkStatus();
-      }));
+  EMBER_ASSIGN_OR_RETURN(r.series,
+                         RangeEval(args, [&](std::span<EvalVector> v, int64_t, EvalVector* out) {
+                           EvalVector& vec = scalar_left ? v[1] : v[0];
+                           const double s = scalar_left ? v[0][0].v : v[1][0].v;
+                           for (EvalSample& smp : vec) {
+                             const double l = scalar_left ? s : smp.v;
+                             const double rr = scalar_left ? smp.v : s;
+                             bool keep = true;
+                             double x = ElemBinop(op, l, rr, &keep);
+                             // A comparison keeps the vector element's value, whichever side it is
+                             // on.
+                             if (IsComparisonOp(op)) x = smp.v;
+                             if (rb) {
+                               x = keep ? 1 : 0;
+                               keep = true;
+                             }
+                             if (!keep) continue;
+                             smp.v = x;
+                             if (rb || DropsName(op)) smp.drop_name = true;
+                             out->push_back(smp);
+                           }
+                           return absl::OkStatus();
+                         }));
   return r;
 }
 

@@ -14,8 +14,7 @@
 namespace ember::query {
 
 absl::StatusOr<SeriesList> Evaluator::LoadSeries(const VectorSelector& vs, int64_t mint,
-                                                 int64_t maxt, bool drop_stale,
-                                                 int64_t* loaded) {
+                                                 int64_t maxt, bool drop_stale, int64_t* loaded) {
   SeriesList out;
   if (mint > maxt) return out;
   std::span<const storage::CompiledMatcher> matchers = vs.compiled_matchers;
@@ -52,8 +51,9 @@ absl::StatusOr<SeriesList> Evaluator::LoadSeries(const VectorSelector& vs, int64
     if (!es.points.empty()) out.push_back(std::move(es));
   }
   EMBER_RETURN_IF_ERROR(set->status());
-  std::sort(out.begin(), out.end(),
-            [](const EvalSeries& a, const EvalSeries& b) { return LabelsLess(a.labels, b.labels); });
+  std::sort(out.begin(), out.end(), [](const EvalSeries& a, const EvalSeries& b) {
+    return LabelsLess(a.labels, b.labels);
+  });
   return out;
 }
 
@@ -93,10 +93,8 @@ int64_t Evaluator::WindowEnd(const RangeArg& a, int64_t ts) const {
   return AtTime(a.at, a.at_ms, ts) - a.offset_ms;
 }
 
-absl::StatusOr<SeriesList> Evaluator::EvalSubqueryPoints(const SubqueryExpr& sq,
-                                                         int64_t* loaded) {
-  const int64_t step =
-      sq.step_ms > 0 ? sq.step_ms : ctx_->options->default_subquery_step_ms;
+absl::StatusOr<SeriesList> Evaluator::EvalSubqueryPoints(const SubqueryExpr& sq, int64_t* loaded) {
+  const int64_t step = sq.step_ms > 0 ? sq.step_ms : ctx_->options->default_subquery_step_ms;
   if (step <= 0) return absl::InvalidArgumentError("subquery step must be positive");
   const int64_t base_start = AtTime(sq.at, sq.at_ms, start_) - sq.offset_ms;
   const int64_t base_end = AtTime(sq.at, sq.at_ms, end_) - sq.offset_ms;
@@ -109,8 +107,8 @@ absl::StatusOr<SeriesList> Evaluator::EvalSubqueryPoints(const SubqueryExpr& sq,
   if ((base_end - inner_start) / step + 1 > ctx_->options->max_samples) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "query processing would load too many samples into memory in subquery evaluation: ",
-        (base_end - inner_start) / step + 1, " steps (max_samples=",
-        ctx_->options->max_samples, ")"));
+        (base_end - inner_start) / step + 1, " steps (max_samples=", ctx_->options->max_samples,
+        ")"));
   }
   EMBER_RETURN_IF_ERROR(ctx_->Check());
   Evaluator inner(ctx_, inner_start, base_end, step);
@@ -136,7 +134,7 @@ absl::StatusOr<Evaluator::RangeArg> Evaluator::LoadRangeArg(const Expr& expr) {
     a.at = vs.at;
     a.at_ms = vs.at_ms;
     EMBER_ASSIGN_OR_RETURN(a.series, LoadSeries(vs, WindowEnd(a, start_) - a.range_ms + 1,
-                                                 WindowEnd(a, end_), true, &a.loaded));
+                                                WindowEnd(a, end_), true, &a.loaded));
     return a;
   }
   if (e.kind == ExprKind::kSubquery) {
@@ -166,8 +164,9 @@ absl::StatusOr<SeriesList> Evaluator::EvalRangeVectorAt(const Expr& e) {
     }
     if (!o.points.empty()) out.push_back(std::move(o));
   }
-  std::sort(out.begin(), out.end(),
-            [](const EvalSeries& x, const EvalSeries& y) { return LabelsLess(x.labels, y.labels); });
+  std::sort(out.begin(), out.end(), [](const EvalSeries& x, const EvalSeries& y) {
+    return LabelsLess(x.labels, y.labels);
+  });
   return out;
 }
 

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <exception>
 #include <cstdio>
+#include <exception>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -51,10 +51,10 @@ void QueryExecutor::Submit(Task task, std::shared_ptr<const std::atomic<bool>> c
     } else if (static_cast<int64_t>(queue_.size()) + running_ >=
                int64_t{std::max(options_.max_concurrency, 1)} + options_.max_queued) {
       // Every worker busy or spoken for, and max_queued already waiting.
-      rejection = absl::UnavailableError(absl::StrCat(
-          "query rejected: ", running_, " queries are running (query.max-concurrency=",
-          options_.max_concurrency, ") and ", queue_.size(),
-          " waiting (query.max-queued); try again later"));
+      rejection = absl::UnavailableError(
+          absl::StrCat("query rejected: ", running_,
+                       " queries are running (query.max-concurrency=", options_.max_concurrency,
+                       ") and ", queue_.size(), " waiting (query.max-queued); try again later"));
     } else {
       queue_.push_back(Queued{std::move(task), std::move(done), std::move(cancel),
                               absl::Now() + absl::Milliseconds(options_.max_queue_wait_ms)});
@@ -135,8 +135,8 @@ void QueryExecutor::ReaperLoop() {
         rejected.emplace_back(
             std::move(*it),
             absl::UnavailableError(absl::StrCat(
-                "query rejected: it waited ", options_.max_queue_wait_ms,
-                " ms for one of ", options_.max_concurrency,
+                "query rejected: it waited ", options_.max_queue_wait_ms, " ms for one of ",
+                options_.max_concurrency,
                 " busy workers (query.max-concurrency, query.max-queue-wait); try again "
                 "later")));
         it = queue_.erase(it);

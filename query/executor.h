@@ -43,14 +43,14 @@ struct ExecutorOptions {
 
 // Counters since the start, and gauges now.
 struct ExecutorStats {
-  int64_t running = 0;         // Gauge: queries on a worker now.
-  int64_t queued = 0;          // Gauge: queries waiting for a worker now.
-  int64_t memory_bytes = 0;    // Gauge: memory the running queries account for.
-  int64_t completed = 0;       // Ran and succeeded, or failed for their own reasons.
-  int64_t cancelled = 0;       // Ran and stopped because the client left (Cancelled).
-  int64_t timed_out = 0;       // Ran and hit the timeout (DeadlineExceeded).
-  int64_t over_limit = 0;      // Ran and hit max_samples or the memory budget.
-  int64_t rejected = 0;        // Never ran: queue full, waited too long, stopped or cancelled.
+  int64_t running = 0;       // Gauge: queries on a worker now.
+  int64_t queued = 0;        // Gauge: queries waiting for a worker now.
+  int64_t memory_bytes = 0;  // Gauge: memory the running queries account for.
+  int64_t completed = 0;     // Ran and succeeded, or failed for their own reasons.
+  int64_t cancelled = 0;     // Ran and stopped because the client left (Cancelled).
+  int64_t timed_out = 0;     // Ran and hit the timeout (DeadlineExceeded).
+  int64_t over_limit = 0;    // Ran and hit max_samples or the memory budget.
+  int64_t rejected = 0;      // Never ran: queue full, waited too long, stopped or cancelled.
 };
 
 class QueryExecutor {

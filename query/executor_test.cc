@@ -131,10 +131,8 @@ TEST(QueryExecutorTest, CancelledWhileQueuedNeverRuns) {
 TEST(QueryExecutorTest, RunReturnsTheResultFromAWorker) {
   QueryExecutor executor(ExecutorOptions{});
   const std::thread::id caller = std::this_thread::get_id();
-  absl::StatusOr<bool> other_thread =
-      executor.Run<bool>([caller]() -> absl::StatusOr<bool> {
-        return std::this_thread::get_id() != caller;
-      });
+  absl::StatusOr<bool> other_thread = executor.Run<bool>(
+      [caller]() -> absl::StatusOr<bool> { return std::this_thread::get_id() != caller; });
   ASSERT_TRUE(other_thread.ok());
   EXPECT_TRUE(*other_thread);
   absl::StatusOr<int> failed = executor.Run<int>(

@@ -18,18 +18,16 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-
 #include "query/ast.h"
 #include "query/parser/parser.h"
 #include "rules/template.h"
-#include "util/utf8.h"
 #include "util/duration.h"
-#include "util/yaml.h"
 #include "util/quote.h"
+#include "util/utf8.h"
+#include "util/yaml.h"
 
 namespace ember::rules {
 namespace {
-
 
 using util::IsValidUtf8;
 

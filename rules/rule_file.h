@@ -41,7 +41,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-
 #include "rules/rules.h"
 
 namespace ember::rules {

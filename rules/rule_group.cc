@@ -1,9 +1,9 @@
 #include "rules/rule_group.h"
 
 #include <algorithm>
-#include <functional>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <optional>
 #include <utility>
 
@@ -25,7 +25,6 @@ constexpr std::string_view kAlertStateLabel = "alertstate";
 // How long a resolved alert is kept, and so re-sent as resolved, after it resolved: long enough
 // for Alertmanager to hear of it despite a failed send or its own restart. Prometheus's value.
 constexpr int64_t kResolvedRetentionMs = 15 * 60 * 1000;
-
 
 // Sets `name` to `value` in `labels` (not necessarily sorted); an empty value removes the label,
 // as Prometheus's labels.Builder does.
@@ -110,9 +109,8 @@ GroupEvaluator::GroupEvaluator(const RuleGroup& group, Db* db, query::EngineOpti
                      std::move(engine_options), std::move(external_labels), executor) {}
 
 GroupEvaluator::GroupEvaluator(const RuleGroup& group, storage::Querier* querier,
-                               storage::Appendable* appendable,
-                               query::EngineOptions engine_options, Labels external_labels,
-                               query::QueryExecutor* executor)
+                               storage::Appendable* appendable, query::EngineOptions engine_options,
+                               Labels external_labels, query::QueryExecutor* executor)
     : group_(group),
       querier_(querier),
       appendable_(appendable),
@@ -151,9 +149,9 @@ absl::StatusOr<query::Vector> QueryVector(query::Engine& engine, query::QueryExe
     case query::ValueType::kScalar:
       return query::Vector{query::VectorSample{Labels{}, t_ms, r.value.scalar}};
     default:
-      return absl::InvalidArgumentError(absl::StrCat("rule result is not a vector or scalar (got ",
-                                                     util::AsAbsl(query::ValueTypeName(r.value.type)),
-                                                     ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("rule result is not a vector or scalar (got ",
+                       util::AsAbsl(query::ValueTypeName(r.value.type)), ")"));
   }
 }
 
@@ -161,7 +159,8 @@ absl::StatusOr<query::Vector> QueryVector(query::Engine& engine, query::QueryExe
 
 absl::StatusOr<GroupEvaluator::Output> GroupEvaluator::EvalRecording(size_t i, int64_t t_ms) {
   const Rule& rule = group_.rules[i];
-  EMBER_ASSIGN_OR_RETURN(query::Vector vec, QueryVector(engine_, executor_, cancel_, rule.expr, t_ms));
+  EMBER_ASSIGN_OR_RETURN(query::Vector vec,
+                         QueryVector(engine_, executor_, cancel_, rule.expr, t_ms));
   Output out;
   std::set<Labels> seen;
   for (query::VectorSample& s : vec) {
@@ -186,7 +185,8 @@ absl::StatusOr<GroupEvaluator::Output> GroupEvaluator::EvalRecording(size_t i, i
 absl::StatusOr<GroupEvaluator::Output> GroupEvaluator::EvalAlerting(size_t i, int64_t t_ms) {
   const Rule& rule = group_.rules[i];
   const CompiledRule& compiled = compiled_[i];
-  EMBER_ASSIGN_OR_RETURN(query::Vector vec, QueryVector(engine_, executor_, cancel_, rule.expr, t_ms));
+  EMBER_ASSIGN_OR_RETURN(query::Vector vec,
+                         QueryVector(engine_, executor_, cancel_, rule.expr, t_ms));
 
   // Alerts for this result, keyed by their labels; templates expand outside the lock.
   std::map<Labels, Alert> result;

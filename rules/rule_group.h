@@ -11,9 +11,9 @@
 #ifndef EMBER_RULES_RULE_GROUP_H_
 #define EMBER_RULES_RULE_GROUP_H_
 
+#include <atomic>
 #include <cstdint>
 #include <map>
-#include <atomic>
 #include <memory>
 #include <optional>
 #include <set>
@@ -28,9 +28,9 @@
 #include "ember/db.h"
 #include "ember/labels.h"
 #include "query/engine.h"
-#include "storage/querier.h"
 #include "query/executor.h"
 #include "rules/rules.h"
+#include "storage/querier.h"
 
 namespace ember::rules {
 
@@ -90,9 +90,9 @@ class GroupEvaluator {
   // must outlive the evaluator. Null: queries run on the calling thread.
   // Rules read through `querier` and write through `appendable`; both must outlive the
   // evaluator.
-  GroupEvaluator(const RuleGroup& group, storage::Querier* querier,
-                 storage::Appendable* appendable, query::EngineOptions engine_options,
-                 Labels external_labels, query::QueryExecutor* executor = nullptr);
+  GroupEvaluator(const RuleGroup& group, storage::Querier* querier, storage::Appendable* appendable,
+                 query::EngineOptions engine_options, Labels external_labels,
+                 query::QueryExecutor* executor = nullptr);
   // Reads and writes `db` (from Db::Open).
   GroupEvaluator(const RuleGroup& group, Db* db, query::EngineOptions engine_options,
                  Labels external_labels, query::QueryExecutor* executor = nullptr);

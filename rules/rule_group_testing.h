@@ -27,10 +27,10 @@ inline void PrintTo(const Label& l, std::ostream* os) { *os << l.name << "=\"" <
 
 namespace ember::rules {
 
-
 inline constexpr int64_t kSecond = 1000;
 inline constexpr int64_t kMinute = 60 * kSecond;
-inline constexpr int64_t kT0 = 1'700'000'000'000;  // A whole second, so ActiveAt round-trips exactly.
+inline constexpr int64_t kT0 =
+    1'700'000'000'000;  // A whole second, so ActiveAt round-trips exactly.
 
 inline Labels L(std::initializer_list<std::pair<const char*, const char*>> l) {
   Labels out;
@@ -48,7 +48,7 @@ inline Rule Recording(std::string record, std::string expr, Labels labels = {}) 
 }
 
 inline Rule Alerting(std::string alert, std::string expr, int64_t for_ms, Labels labels = {},
-              Labels annotations = {}) {
+                     Labels annotations = {}) {
   Rule r;
   r.alert = std::move(alert);
   r.expr = std::move(expr);

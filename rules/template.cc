@@ -22,7 +22,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-
 #include "query/ast.h"
 #include "rules/template_format.h"
 #include "rules/template_program.h"
@@ -57,8 +56,8 @@ absl::StatusOr<double> ToFloat(const Value& v) {
   if (v.kind == Kind::kInt) return static_cast<double>(v.i);
   std::string_view s = v.str;
   const auto syntax = [&] {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "strconv.ParseFloat: parsing %s: invalid syntax", util::GoQuote(v.str)));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("strconv.ParseFloat: parsing %s: invalid syntax", util::GoQuote(v.str)));
   };
   bool neg = false;
   if (!s.empty() && (s[0] == '+' || s[0] == '-')) {

@@ -41,7 +41,6 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
-
 #include "ember/labels.h"
 
 namespace ember::rules {

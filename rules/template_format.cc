@@ -14,7 +14,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-
 #include "query/ast.h"
 #include "rules/template.h"
 #include "util/quote.h"

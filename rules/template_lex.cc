@@ -14,7 +14,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
-
 #include "query/ast.h"
 #include "rules/template_program.h"
 #include "util/quote.h"
@@ -143,8 +142,7 @@ class LiteralLexer {
       if (ch != '_') s.push_back(ch);
     }
     const auto bad = [&] {
-      return ErrorAt(PosOf(start),
-                     absl::StrFormat("bad number syntax: %s", util::GoQuote(raw)));
+      return ErrorAt(PosOf(start), absl::StrFormat("bad number syntax: %s", util::GoQuote(raw)));
     };
     const bool neg = s[0] == '-';
     std::string_view body(s);
@@ -212,8 +210,7 @@ Pos LineIndex::PosOf(size_t offset) const {
              .col = static_cast<int>(offset - *it) + 1};
 }
 
-absl::StatusOr<std::string> LexString(std::string_view text, const LineIndex& lines,
-                                      size_t* pos) {
+absl::StatusOr<std::string> LexString(std::string_view text, const LineIndex& lines, size_t* pos) {
   return LiteralLexer(text, lines, pos).ParseString();
 }
 

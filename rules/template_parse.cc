@@ -13,7 +13,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
-
 #include "query/ast.h"
 #include "rules/template.h"
 #include "rules/template_format.h"
@@ -271,8 +270,8 @@ class Parser {
       const std::string_view word = text_.substr(start, pos_ - start);
       if (absl::Status s = ResolveIdentifier(word, &op); !s.ok()) return s;
     } else {
-      return ErrorAt(op.pos, absl::StrFormat("unexpected %s in command",
-                                             util::GoQuote(std::string(1, c))));
+      return ErrorAt(op.pos,
+                     absl::StrFormat("unexpected %s in command", util::GoQuote(std::string(1, c))));
     }
     if (op.base == Operand::Base::kLiteral) op.kind = op.literal.kind;
     // `.Field` chains, written without spaces: `$labels.job`, `(...).x`, `.Labels.job`.

@@ -13,7 +13,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-
 #include "rules/template_format.h"
 
 namespace ember::rules::template_internal {
@@ -92,8 +91,7 @@ class LineIndex {
 // or the sign or first digit of a number) and on success leaves `*pos` just past the literal.
 
 // A "quoted" string with Go's escapes, or a `raw` one.
-absl::StatusOr<std::string> LexString(std::string_view text, const LineIndex& lines,
-                                      size_t* pos);
+absl::StatusOr<std::string> LexString(std::string_view text, const LineIndex& lines, size_t* pos);
 // Go's number constants: an int unless written with a '.' or an exponent (`1.5`, `1e3`),
 // hexadecimal and octal (`0x1f`, `017`) included, `_` separators allowed.
 absl::StatusOr<Value> LexNumber(std::string_view text, const LineIndex& lines, size_t* pos);

@@ -11,7 +11,7 @@ packages=(
   # libFuzzer and the sanitizer runtimes of scripts/fuzz.sh.
   clang-14 libclang-rt-14-dev
   # scripts/check-format.sh.
-  clang-format-14
+  clang-format-14 clang-tidy-14
   # Peers of the integration tests and the side-by-side benchmark; curl for the README.
   prometheus prometheus-alertmanager python3-prometheus-client curl jq
 )

@@ -191,7 +191,6 @@ ScaledPlan PlanScaled(std::span<const Sample> samples, int64_t* m) {
   return plan;
 }
 
-
 // ---- Value stream writers. -----------------------------------------------------------------
 
 char* PutScaled(const ScaledPlan& plan, std::span<const Sample> samples, const int64_t* m,
@@ -330,7 +329,8 @@ std::string EncodeChunk(std::span<const Sample> samples) {
   *h++ = static_cast<char>(ChunkEncoding::kSplitStreams);
   h = EncodeVarint64(h, n);
   h = EncodeVarint64(h, ZigZagEncode(samples[0].t));
-  h = EncodeVarint64(h, static_cast<uint64_t>(samples[n - 1].t) - static_cast<uint64_t>(samples[0].t));
+  h = EncodeVarint64(h,
+                     static_cast<uint64_t>(samples[n - 1].t) - static_cast<uint64_t>(samples[0].t));
   h = EncodeVarint64(h, ts_len);
   const size_t header_len = static_cast<size_t>(h - header);
 
@@ -341,6 +341,5 @@ std::string EncodeChunk(std::span<const Sample> samples) {
   out.append(values, values_len);
   return out;
 }
-
 
 }  // namespace ember::storage

@@ -335,5 +335,4 @@ absl::StatusOr<ChunkMeta> ReadChunkMeta(std::string_view chunk) {
   return meta;
 }
 
-
 }  // namespace ember::storage

@@ -30,13 +30,15 @@ int64_t SteadyMs() {
 
 absl::Status ValidateOptions(const Options& o) {
   auto bad = [](std::string_view what) {
-    return absl::InvalidArgumentError(absl::StrCat("options: ", absl::string_view(what.data(), what.size())));
+    return absl::InvalidArgumentError(
+        absl::StrCat("options: ", absl::string_view(what.data(), what.size())));
   };
   if (o.chunk_range_ms <= 0) return bad("chunk_range_ms must be positive");
   if (o.partition_duration_ms <= 0 || o.partition_duration_ms % o.chunk_range_ms != 0) {
-    return bad(absl::StrFormat("partition_duration_ms=%d must be a positive multiple of "
-                               "chunk_range_ms=%d",
-                               o.partition_duration_ms, o.chunk_range_ms));
+    return bad(
+        absl::StrFormat("partition_duration_ms=%d must be a positive multiple of "
+                        "chunk_range_ms=%d",
+                        o.partition_duration_ms, o.chunk_range_ms));
   }
   if (o.out_of_order_window_ms < 0) return bad("out_of_order_window_ms must not be negative");
   if (o.retention_ms < 0 || o.retention_bytes < 0) return bad("retention must not be negative");
@@ -106,7 +108,8 @@ absl::Status DbImpl::Recover() {
     uint64_t count = 0;
     std::string_view v = n ? std::string_view(*n) : std::string_view();
     if (n && !GetVarint64(&v, &count)) {
-      return absl::DataLossError(absl::StrCat(dir_, ": bad sample count of partition ", p->start()));
+      return absl::DataLossError(
+          absl::StrCat(dir_, ": bad sample count of partition ", p->start()));
     }
     partition_samples_[p->start()] = static_cast<int64_t>(count);
   }
@@ -129,7 +132,8 @@ absl::Status DbImpl::Recover() {
     }
     if (!series->Valid() || series->key() != want) {
       EMBER_RETURN_IF_ERROR(series->status());
-      return absl::DataLossError(absl::StrFormat("%s: head refers to unknown series %d", dir_, ref));
+      return absl::DataLossError(
+          absl::StrFormat("%s: head refers to unknown series %d", dir_, ref));
     }
     HeadRecord rec;
     EMBER_RETURN_IF_ERROR(Annotate(DecodeHeadRecord(heads->value(), &rec),

@@ -288,12 +288,13 @@ absl::StatusOr<std::string> DbImpl::LabelBytesOf(uint64_t ref) {
   }
   EMBER_ASSIGN_OR_RETURN(std::optional<std::string> labels,
                          store_->Get(Family::kSeries, SeriesKey(ref)));
-  if (!labels) return absl::DataLossError(absl::StrFormat("%s: postings list unknown series %d", dir_, ref));
+  if (!labels)
+    return absl::DataLossError(absl::StrFormat("%s: postings list unknown series %d", dir_, ref));
   return std::move(*labels);
 }
 
-absl::StatusOr<std::unique_ptr<SeriesSet>> DbImpl::Select(
-    std::span<const CompiledMatcher> matchers, int64_t mint, int64_t maxt) {
+absl::StatusOr<std::unique_ptr<SeriesSet>> DbImpl::Select(std::span<const CompiledMatcher> matchers,
+                                                          int64_t mint, int64_t maxt) {
   if (std::all_of(matchers.begin(), matchers.end(),
                   [](const CompiledMatcher& m) { return m.MatchesEmpty(); })) {
     return absl::InvalidArgumentError(
@@ -356,8 +357,9 @@ absl::StatusOr<std::vector<std::string>> DbImpl::LabelNames(int64_t mint, int64_
   return LabelNames(mint, maxt, std::span<const CompiledMatcher>(compiled));
 }
 
-absl::StatusOr<std::vector<std::string>> DbImpl::LabelValues(
-    const std::string& name, int64_t mint, int64_t maxt, const std::vector<Matcher>& matchers) {
+absl::StatusOr<std::vector<std::string>> DbImpl::LabelValues(const std::string& name, int64_t mint,
+                                                             int64_t maxt,
+                                                             const std::vector<Matcher>& matchers) {
   EMBER_ASSIGN_OR_RETURN(std::vector<CompiledMatcher> compiled, CompileMatchers(matchers));
   return LabelValues(name, mint, maxt, std::span<const CompiledMatcher>(compiled));
 }

@@ -3,7 +3,6 @@
 // is durable per the sync policy. Out-of-order policy: docs/storage.md.
 #include <algorithm>
 #include <bit>
-
 #include <deque>
 
 #include "absl/container/flat_hash_map.h"
@@ -101,9 +100,9 @@ bool InsertSorted(std::vector<Sample>* samples, Sample s, bool* same) {
 absl::Status DuplicateError(const std::string& labels, int64_t t) {
   Labels ls;
   DecodeLabels(labels, &ls).IgnoreError();
-  return absl::AlreadyExistsError(absl::StrFormat(
-      "series %s: duplicate sample for timestamp t=%d with a different value", LabelsToString(ls),
-      t));
+  return absl::AlreadyExistsError(
+      absl::StrFormat("series %s: duplicate sample for timestamp t=%d with a different value",
+                      LabelsToString(ls), t));
 }
 
 }  // namespace
@@ -113,8 +112,8 @@ std::unique_ptr<Appender> DbImpl::NewAppender() { return std::make_unique<DbAppe
 absl::Status DbImpl::CheckWritable(int64_t t) const {
   const int64_t now = Now();
   if (t < 0) {
-    return absl::OutOfRangeError(absl::StrFormat(
-        "sample t=%d is before 1970-01-01: Ember stores timestamps from 0 on", t));
+    return absl::OutOfRangeError(
+        absl::StrFormat("sample t=%d is before 1970-01-01: Ember stores timestamps from 0 on", t));
   }
   if (t > now && t - now > options_.max_future_ms) {
     return absl::OutOfRangeError(
@@ -364,7 +363,8 @@ absl::StatusOr<DbImpl::AppendOutcome> DbImpl::InsertOutOfOrder(MemSeries* s, int
       }
       ctx->chunks[*loc] = EncodeChunk(samples);
     } else {
-      ctx->chunks[ChunkLoc{partition, s->ref, t}] = EncodeChunk(std::span<const Sample>(&sample, 1));
+      ctx->chunks[ChunkLoc{partition, s->ref, t}] =
+          EncodeChunk(std::span<const Sample>(&sample, 1));
     }
     if (partition != s->indexed_partition) {
       // An older partition: (re)write the postings, which is idempotent.

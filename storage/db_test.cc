@@ -509,8 +509,11 @@ TEST_F(DbTest, ConcurrentAppendersAndReadersSeeConsistentSeries) {
         for (int s = 0; s < kSeriesPerWriter; ++s) {
           for (int i = 0; i < kPerBatch; ++i) {
             const int64_t t = kT0 + (int64_t(b) * kPerBatch + i) * 1000;
-            ASSERT_TRUE(app->Append(L({{"__name__", "c"}, {"w", std::to_string(w)},
-                                       {"s", std::to_string(s)}}), t, double(t)).ok());
+            ASSERT_TRUE(
+                app->Append(
+                       L({{"__name__", "c"}, {"w", std::to_string(w)}, {"s", std::to_string(s)}}),
+                       t, double(t))
+                    .ok());
           }
         }
         auto r = app->Commit();

@@ -65,7 +65,7 @@ class HeadChunk {
   int64_t prev_delta_ = 0;  // Of timestamps, modulo 2^64.
   uint64_t prev_bits_ = 0;  // Of the last value.
   uint32_t num_samples_ = 0;
-  uint8_t bit_pos_ = 0;     // Bits used in buf_'s last byte; 0 when it is full (or buf_ empty).
+  uint8_t bit_pos_ = 0;  // Bits used in buf_'s last byte; 0 when it is full (or buf_ empty).
   XorWindow window_;
 };
 

@@ -15,7 +15,8 @@ std::string EncodeLogRecord(const std::vector<LogSample>& samples) {
   for (const LogSample& s : samples) {
     PutVarint64(&out, s.ref);
     // Wrapping subtraction: any two int64 timestamps round-trip.
-    PutVarsint64(&out, static_cast<int64_t>(static_cast<uint64_t>(s.t) - static_cast<uint64_t>(prev_t)));
+    PutVarsint64(&out,
+                 static_cast<int64_t>(static_cast<uint64_t>(s.t) - static_cast<uint64_t>(prev_t)));
     PutFixed64LE(&out, std::bit_cast<uint64_t>(s.v));
     prev_t = s.t;
   }
@@ -25,8 +26,9 @@ std::string EncodeLogRecord(const std::vector<LogSample>& samples) {
 absl::Status DecodeLogRecord(std::string_view record, std::vector<LogSample>* samples) {
   const size_t total = record.size();
   auto damaged = [&](std::string_view what) {
-    return absl::DataLossError(absl::StrCat("log record: ", absl::string_view(what.data(), what.size()),
-                                            " at byte ", total - record.size()));
+    return absl::DataLossError(
+        absl::StrCat("log record: ", absl::string_view(what.data(), what.size()), " at byte ",
+                     total - record.size()));
   };
   uint64_t n;
   if (!GetVarint64(&record, &n)) return damaged("truncated count");

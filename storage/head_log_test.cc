@@ -15,7 +15,8 @@ namespace {
 TEST(LogRecordTest, RoundTripsRefsExtremeTimestampsAndValueBits) {
   const std::vector<LogSample> in = {
       {1, 0, 1.5},
-      {UINT64_MAX, std::numeric_limits<int64_t>::max(), std::bit_cast<double>(0x7ff0000000000002ULL)},
+      {UINT64_MAX, std::numeric_limits<int64_t>::max(),
+       std::bit_cast<double>(0x7ff0000000000002ULL)},
       {7, std::numeric_limits<int64_t>::min(), -0.0},
       {3, 1'700'000'000'000, std::bit_cast<double>(0xfff8000000000abcULL)},
   };
@@ -32,7 +33,8 @@ TEST(LogRecordTest, RoundTripsRefsExtremeTimestampsAndValueBits) {
 
 TEST(LogRecordTest, EveryTruncationIsDataLoss) {
   std::vector<LogSample> in;
-  for (int i = 0; i < 20; ++i) in.push_back({uint64_t(i * 977), 1'700'000'000'000 + i * 15'003, i * 0.1});
+  for (int i = 0; i < 20; ++i)
+    in.push_back({uint64_t(i * 977), 1'700'000'000'000 + i * 15'003, i * 0.1});
   const std::string record = EncodeLogRecord(in);
   for (size_t n = 0; n < record.size(); ++n) {
     std::vector<LogSample> out;

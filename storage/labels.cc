@@ -14,8 +14,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "util/utf8.h"
 #include "util/quote.h"
+#include "util/utf8.h"
 
 namespace ember {
 namespace {

@@ -31,7 +31,6 @@ class CompactionCounter : public rocksdb::EventListener {
   std::shared_ptr<std::atomic<int64_t>> n_;
 };
 
-
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
 constexpr const char* kFixedNames[] = {"series", "heads", "log", "meta"};
@@ -179,7 +178,8 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const Config& confi
   std::unique_ptr<RocksStore> store(new RocksStore());
   store->dir_ = dir;
   store->config_ = config;
-  store->cache_ = rocksdb::NewLRUCache(static_cast<size_t>(std::max<int64_t>(config.block_cache_bytes, 1 << 20)));
+  store->cache_ = rocksdb::NewLRUCache(
+      static_cast<size_t>(std::max<int64_t>(config.block_cache_bytes, 1 << 20)));
 
   std::error_code ec;
   const bool exists = std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec);
@@ -373,7 +373,8 @@ absl::Status RocksStore::DropPartition(int64_t start) {
   for (int f = 0; f < 2; ++f) {
     rocksdb::Status s = db_->DropColumnFamily(p->handles_[f]);
     if (!s.ok()) {
-      return FromRocks(s, absl::StrCat(dir_, ": drop ", PartitionFamilyName(PartitionFamily(f), start)));
+      return FromRocks(
+          s, absl::StrCat(dir_, ": drop ", PartitionFamilyName(PartitionFamily(f), start)));
     }
   }
   return absl::OkStatus();

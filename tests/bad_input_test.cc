@@ -1177,7 +1177,8 @@ TEST_F(BadInputTest, HttpFramingErrorsAre4xxOr5xxNotImplemented) {
       {"header line without a colon", Get("/-/healthy", "NoColonHere\r\n"), {400}},
       {"space before the colon (RFC 9112 5.1)", Get("/-/healthy", "X-Bad : v\r\n"), {400}},
       // RFC 9112 5.2 allows a 400 or replacing the folding with spaces (Beast's choice).
-      {"obsolete line folding (RFC 9112 5.2)", Get("/-/healthy", "X-Fold: a\r\n b\r\n"),
+      {"obsolete line folding (RFC 9112 5.2)",
+       Get("/-/healthy", "X-Fold: a\r\n b\r\n"),
        {200, 400}},
       {"NUL byte in a header value", Get("/-/healthy", std::string("X-Nul: a\0b\r\n", 12)), {400}},
       {"2 MiB header", Get("/-/healthy", "X-Big: " + std::string(2 * kMiB, 'a') + "\r\n"), {431}},

@@ -4,7 +4,6 @@
 #ifndef EMBER_TESTS_CRASH_BATCHES_H_
 #define EMBER_TESTS_CRASH_BATCHES_H_
 
-
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -26,7 +25,6 @@
 #include "ember/labels.h"
 #include "ember/options.h"
 #include "ember/sample.h"
-
 
 namespace ember::crash {
 

@@ -8,7 +8,6 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-
 #include "tests/testutil/child_process.h"
 #include "tests/testutil/ember_process.h"
 #include "tests/testutil/http_client.h"
@@ -130,14 +129,17 @@ TEST_F(EmberCliTest, CheckConfigAndRulesReportLikePromtool) {
   EXPECT_THAT(r.out, HasSubstr("SUCCESS: 5 rules found"));
 
   r = Run({"check", "config",
-           Write("bad.yml", "global:\n  scrape_interval: 15s\nscrape_configs:\n"
-                            "  - job_name: x\n    scrape_intervall: 1m\n")});
+           Write("bad.yml",
+                 "global:\n  scrape_interval: 15s\nscrape_configs:\n"
+                 "  - job_name: x\n    scrape_intervall: 1m\n")});
   EXPECT_FALSE(r.exited_zero());
-  EXPECT_THAT(r.out, HasSubstr("bad.yml:5:5: scrape_configs[0]: unknown field \"scrape_intervall\""));
+  EXPECT_THAT(r.out,
+              HasSubstr("bad.yml:5:5: scrape_configs[0]: unknown field \"scrape_intervall\""));
 
   r = Run({"check", "rules",
-           Write("bad_rules.yml", "groups:\n  - name: g\n    rules:\n"
-                                  "      - record: x\n        expr: sum(\n")});
+           Write("bad_rules.yml",
+                 "groups:\n  - name: g\n    rules:\n"
+                 "      - record: x\n        expr: sum(\n")});
   EXPECT_FALSE(r.exited_zero());
   EXPECT_THAT(r.out, HasSubstr("bad_rules.yml:5:"));
   EXPECT_THAT(r.out, HasSubstr("FAILED"));
@@ -146,14 +148,16 @@ TEST_F(EmberCliTest, CheckConfigAndRulesReportLikePromtool) {
 // SIGHUP and POST /-/reload apply a changed rule file; a broken one is refused whole and the
 // running rules stay.
 TEST_F(EmberCliTest, ReloadAppliesValidConfigAndKeepsTheOldOnErrors) {
-  const std::string rules = Write("rules.yml", "groups:\n  - name: first\n    rules:\n"
-                                               "      - record: one\n        expr: vector(1)\n");
+  const std::string rules = Write("rules.yml",
+                                  "groups:\n  - name: first\n    rules:\n"
+                                  "      - record: one\n        expr: vector(1)\n");
   const std::string config =
-      Write("ember.yml", absl::StrCat("global:\n  evaluation_interval: 1s\nrule_files:\n  - ",
-                                      rules, "\n"));
+      Write("ember.yml",
+            absl::StrCat("global:\n  evaluation_interval: 1s\nrule_files:\n  - ", rules, "\n"));
   testutil::EmberProcess ember(kEmber);
-  ASSERT_TRUE(ember.Start(data_, absl::StrCat(dir_.path(), "/ember.log"), 60'000,
-                          {absl::StrCat("--config_file=", config)})
+  ASSERT_TRUE(ember
+                  .Start(data_, absl::StrCat(dir_.path(), "/ember.log"), 60'000,
+                         {absl::StrCat("--config_file=", config)})
                   .ok());
   testutil::HttpClient client(ember.port(), 5'000);
   auto rules_json = [&] {
@@ -162,8 +166,9 @@ TEST_F(EmberCliTest, ReloadAppliesValidConfigAndKeepsTheOldOnErrors) {
   };
   EXPECT_THAT(rules_json(), HasSubstr("\"name\":\"first\""));
 
-  Write("rules.yml", "groups:\n  - name: second\n    rules:\n"
-                     "      - record: two\n        expr: vector(2)\n");
+  Write("rules.yml",
+        "groups:\n  - name: second\n    rules:\n"
+        "      - record: two\n        expr: vector(2)\n");
   ember.process().Signal(SIGHUP);
   EXPECT_TRUE(testutil::WaitFor(
       [&] { return absl::StrContains(rules_json(), "\"name\":\"second\""); }, 10'000));

@@ -13,7 +13,6 @@
 #include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-
 #include "tests/testutil/child_process.h"
 #include "tests/testutil/ember_process.h"
 #include "tests/testutil/http_client.h"
@@ -73,8 +72,9 @@ std::vector<JsonValue> AlertmanagerAlerts(HttpClient* client) {
 TEST(ModelServingEndToEndTest, HighErrorRateFiresReachesAlertmanagerAndResolves) {
   for (const char* bin : {kPython, kAlertmanager}) {
     if (!testutil::IsExecutable(bin)) {
-      GTEST_SKIP() << bin << " is missing: apt-get install python3-prometheus-client "
-                             "prometheus-alertmanager (scripts/install-deps.sh does)";
+      GTEST_SKIP() << bin
+                   << " is missing: apt-get install python3-prometheus-client "
+                      "prometheus-alertmanager (scripts/install-deps.sh does)";
     }
   }
   absl::StatusOr<testutil::CommandResult> has_client =
@@ -90,12 +90,13 @@ TEST(ModelServingEndToEndTest, HighErrorRateFiresReachesAlertmanagerAndResolves)
 
   // Alertmanager, with the example config.
   ChildProcess am;
-  ASSERT_TRUE(am.Start({kAlertmanager, absl::StrCat("--config.file=", kExamples, "/alertmanager.yml"),
-                        absl::StrCat("--storage.path=", d, "/am"),
-                        absl::StrCat("--web.listen-address=127.0.0.1:", *am_port),
-                        "--cluster.listen-address="},
-                       d + "/am.log")
-                  .ok());
+  ASSERT_TRUE(
+      am.Start({kAlertmanager, absl::StrCat("--config.file=", kExamples, "/alertmanager.yml"),
+                absl::StrCat("--storage.path=", d, "/am"),
+                absl::StrCat("--web.listen-address=127.0.0.1:", *am_port),
+                "--cluster.listen-address="},
+               d + "/am.log")
+          .ok());
   HttpClient am_client(*am_port, 5'000);
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -109,10 +110,11 @@ TEST(ModelServingEndToEndTest, HighErrorRateFiresReachesAlertmanagerAndResolves)
   const std::string error_rate = d + "/error_rate";
   WriteFile(error_rate, "0\n");
   ChildProcess model;
-  ASSERT_TRUE(model.Start({kPython, kExamples + "/model_server.py",
-                           absl::StrCat("--port=", *model_port), "--requests-per-second=100",
-                           "--error-rate=0", absl::StrCat("--error-rate-file=", error_rate)},
-                          d + "/model.log")
+  ASSERT_TRUE(model
+                  .Start({kPython, kExamples + "/model_server.py",
+                          absl::StrCat("--port=", *model_port), "--requests-per-second=100",
+                          "--error-rate=0", absl::StrCat("--error-rate-file=", error_rate)},
+                         d + "/model.log")
                   .ok());
 
   // Ember, with the example config and rules pointed at these ports.
@@ -122,8 +124,9 @@ TEST(ModelServingEndToEndTest, HighErrorRateFiresReachesAlertmanagerAndResolves)
                                         {"rules.yml", kExamples + "/rules.yml"}});
   WriteFile(d + "/ember.yml", config);
   testutil::EmberProcess ember(EMBER_BINARY_DIR "/ember");
-  ASSERT_TRUE(ember.Start(d + "/data", d + "/ember.log", 60'000,
-                          {absl::StrCat("--config_file=", d, "/ember.yml")})
+  ASSERT_TRUE(ember
+                  .Start(d + "/data", d + "/ember.log", 60'000,
+                         {absl::StrCat("--config_file=", d, "/ember.yml")})
                   .ok())
       << testutil::FileTail(d + "/ember.log");
   HttpClient client(ember.port(), 5'000);

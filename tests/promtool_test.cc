@@ -1,9 +1,9 @@
 // Ember's HTTP API as Prometheus's own client sees it: the real `ember serve` binary is started
-// on a free 127.0.0.1 port, fed a small ML-serving data set (examples/model-serving/scrape_data.h) by
-// remote write 1.0, and queried with `promtool query instant|range|series|labels` (promtool
-// 2.42 from Debian, which uses client_golang's API client). Every expectation is computed from
-// the samples the test wrote, with Prometheus 3.x semantics: a range selector and the lookback
-// window are left-open, (t - range, t].
+// on a free 127.0.0.1 port, fed a small ML-serving data set (examples/model-serving/scrape_data.h)
+// by remote write 1.0, and queried with `promtool query instant|range|series|labels` (promtool 2.42
+// from Debian, which uses client_golang's API client). Every expectation is computed from the
+// samples the test wrote, with Prometheus 3.x semantics: a range selector and the lookback window
+// are left-open, (t - range, t].
 //
 // Also: `ember serve` exits 0 on SIGTERM, and every sample acknowledged (204) before the signal
 // reads back after a restart on the same data directory.

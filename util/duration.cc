@@ -5,7 +5,6 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-
 #include "util/quote.h"
 
 namespace ember::util {
@@ -79,11 +78,13 @@ std::string FormatDuration(int64_t ms) {
     uint64_t ms;
     bool exact;
   };
-  static constexpr Unit kUnits[] = {
-      {"y", 365ULL * 24 * 3600 * 1000, true}, {"w", 7ULL * 24 * 3600 * 1000, true},
-      {"d", 24ULL * 3600 * 1000, false},      {"h", 3600ULL * 1000, false},
-      {"m", 60ULL * 1000, false},             {"s", 1000, false},
-      {"ms", 1, false}};
+  static constexpr Unit kUnits[] = {{"y", 365ULL * 24 * 3600 * 1000, true},
+                                    {"w", 7ULL * 24 * 3600 * 1000, true},
+                                    {"d", 24ULL * 3600 * 1000, false},
+                                    {"h", 3600ULL * 1000, false},
+                                    {"m", 60ULL * 1000, false},
+                                    {"s", 1000, false},
+                                    {"ms", 1, false}};
   for (const Unit& u : kUnits) {
     if (u.exact && left % u.ms != 0) continue;
     if (const uint64_t v = left / u.ms; v > 0) {

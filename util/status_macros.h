@@ -15,8 +15,8 @@ namespace ember {
 // Returns `s` with `context: ` put before its message; the code is kept. OK stays OK.
 inline absl::Status Annotate(const absl::Status& s, std::string_view context) {
   if (s.ok()) return s;
-  return absl::Status(s.code(), absl::StrCat(absl::string_view(context.data(), context.size()),
-                                             ": ", s.message()));
+  return absl::Status(
+      s.code(), absl::StrCat(absl::string_view(context.data(), context.size()), ": ", s.message()));
 }
 
 }  // namespace ember
@@ -24,9 +24,9 @@ inline absl::Status Annotate(const absl::Status& s, std::string_view context) {
 #define EMBER_STATUS_CONCAT_INNER_(a, b) a##b
 #define EMBER_STATUS_CONCAT_(a, b) EMBER_STATUS_CONCAT_INNER_(a, b)
 
-#define EMBER_RETURN_IF_ERROR(expr)            \
-  do {                                         \
-    const absl::Status ember_status_ = (expr); \
+#define EMBER_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    const absl::Status ember_status_ = (expr);     \
     if (!ember_status_.ok()) return ember_status_; \
   } while (0)
 

@@ -69,9 +69,7 @@ inline size_t FindInvalidUtf8(std::string_view s) {
   return std::string_view::npos;
 }
 
-inline bool IsValidUtf8(std::string_view s) {
-  return FindInvalidUtf8(s) == std::string_view::npos;
-}
+inline bool IsValidUtf8(std::string_view s) { return FindInvalidUtf8(s) == std::string_view::npos; }
 
 // Appends code point `cp` to `*out` as UTF-8 (1 to 4 bytes). REQUIRES: cp <= 0x10FFFF; callers
 // that decode escapes check that, and that cp is not a surrogate, first.

@@ -5,7 +5,6 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-
 #include "util/clock.h"
 #include "util/duration.h"
 #include "util/quote.h"

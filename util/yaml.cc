@@ -16,15 +16,14 @@
 #include "absl/strings/str_format.h"
 #include "ember/labels.h"
 #include "util/duration.h"
+#include "util/quote.h"
 #include "util/status_macros.h"
 #include "util/strings.h"
 #include "util/utf8.h"
 #include "yaml-cpp/yaml.h"
-#include "util/quote.h"
 
 namespace ember::yaml {
 namespace {
-
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -181,8 +180,7 @@ absl::Status Reader::ErrorAt(const YAML::Mark& mark, std::string_view path,
   return ErrorAt(PositionOf(mark), path, problem);
 }
 
-absl::Status Reader::ErrorAt(Position pos, std::string_view path,
-                             std::string_view problem) const {
+absl::Status Reader::ErrorAt(Position pos, std::string_view path, std::string_view problem) const {
   const std::string where = absl::StrFormat("%s:%d:%d", filename_, pos.line, pos.column);
   return absl::InvalidArgumentError(path.empty()
                                         ? absl::StrFormat("%s: %s", where, problem)
@@ -191,7 +189,7 @@ absl::Status Reader::ErrorAt(Position pos, std::string_view path,
 
 // Appends the pairs of mapping `node`, then those its `<<` keys merge in that it lacks.
 absl::Status Reader::CollectFields(const YAML::Node& node, std::string_view path, int depth,
-                                       std::vector<Field>* out) const {
+                                   std::vector<Field>* out) const {
   if (!node.IsMap()) {
     return Error(node, path, absl::StrCat("expected a mapping, got ", KindName(node)));
   }
@@ -247,9 +245,8 @@ absl::StatusOr<std::vector<Field>> Reader::Fields(const YAML::Node& node,
   return fields;
 }
 
-absl::StatusOr<std::vector<YAML::Node>> Reader::Items(const YAML::Node& node,
-                                                          std::string_view path,
-                                                          std::string_view null_item) const {
+absl::StatusOr<std::vector<YAML::Node>> Reader::Items(const YAML::Node& node, std::string_view path,
+                                                      std::string_view null_item) const {
   std::vector<YAML::Node> items;
   if (node.IsNull()) return items;
   if (!node.IsSequence()) {
@@ -264,7 +261,7 @@ absl::StatusOr<std::vector<YAML::Node>> Reader::Items(const YAML::Node& node,
 }
 
 absl::Status Reader::UnknownField(const Field& f, std::string_view path, Names known,
-                                      Names unsupported, Names more_unsupported) const {
+                                  Names unsupported, Names more_unsupported) const {
   const std::string_view key = f.key;
   const bool sd = key.size() > 11 && key.substr(key.size() - 11) == "_sd_configs";
   if (sd || Contains(unsupported, key) || Contains(more_unsupported, key)) {
@@ -332,7 +329,7 @@ absl::StatusOr<int64_t> Reader::Duration(const YAML::Node& n, std::string_view p
 }
 
 absl::StatusOr<std::vector<std::string>> Reader::Strings(const YAML::Node& n,
-                                                             std::string_view path) const {
+                                                         std::string_view path) const {
   EMBER_ASSIGN_OR_RETURN(std::vector<YAML::Node> items, Items(n, path));
   std::vector<std::string> out;
   for (size_t i = 0; i < items.size(); ++i) {
@@ -343,7 +340,7 @@ absl::StatusOr<std::vector<std::string>> Reader::Strings(const YAML::Node& n,
 }
 
 absl::StatusOr<Labels> Reader::LabelSet(const YAML::Node& n, std::string_view path,
-                                            bool expand_env) const {
+                                        bool expand_env) const {
   EMBER_ASSIGN_OR_RETURN(std::vector<Field> fields, Fields(n, path));
   Labels labels;
   for (const Field& f : fields) {

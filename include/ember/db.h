@@ -52,15 +52,15 @@ class Appender {
 };
 
 struct DbStats {
-  int64_t series = 0;            // Series ever created (retention keeps their records).
-  int64_t head_series = 0;       // Series with an open chunk in memory.
-  int64_t samples = 0;           // Samples stored in live partitions.
-  int64_t bytes_on_disk = 0;     // All files of the data directory.
-  double bytes_per_sample = 0;   // bytes_on_disk / samples.
+  int64_t series = 0;           // Series ever created (retention keeps their records).
+  int64_t head_series = 0;      // Series with an open chunk in memory.
+  int64_t samples = 0;          // Samples stored in live partitions.
+  int64_t bytes_on_disk = 0;    // All files of the data directory.
+  double bytes_per_sample = 0;  // bytes_on_disk / samples.
   int64_t partitions = 0;
-  int64_t min_time_ms = 0;       // Start of the oldest live partition (0 when empty).
-  int64_t max_time_ms = 0;       // Newest sample stored.
-  int64_t head_memory_bytes = 0; // Estimated memory held by the head.
+  int64_t min_time_ms = 0;            // Start of the oldest live partition (0 when empty).
+  int64_t max_time_ms = 0;            // Newest sample stored.
+  int64_t head_memory_bytes = 0;      // Estimated memory held by the head.
   int64_t compactions_completed = 0;  // RocksDB compactions completed since Open.
 };
 

@@ -51,33 +51,60 @@ double Rad(double v, const double*) { return v * std::numbers::pi / 180; }
 
 ElementFn MathElementFn(FunctionId id) {
   switch (id) {
-    case FunctionId::kAbs: return Abs;
-    case FunctionId::kCeil: return Ceil;
-    case FunctionId::kFloor: return Floor;
-    case FunctionId::kExp: return Exp;
-    case FunctionId::kLn: return Ln;
-    case FunctionId::kLog2: return Log2;
-    case FunctionId::kLog10: return Log10;
-    case FunctionId::kSqrt: return Sqrt;
-    case FunctionId::kSgn: return Sgn;
-    case FunctionId::kRound: return Round;
-    case FunctionId::kClampMin: return ClampMin;
-    case FunctionId::kClampMax: return ClampMax;
-    case FunctionId::kSin: return Sin;
-    case FunctionId::kCos: return Cos;
-    case FunctionId::kTan: return Tan;
-    case FunctionId::kAsin: return Asin;
-    case FunctionId::kAcos: return Acos;
-    case FunctionId::kAtan: return Atan;
-    case FunctionId::kSinh: return Sinh;
-    case FunctionId::kCosh: return Cosh;
-    case FunctionId::kTanh: return Tanh;
-    case FunctionId::kAsinh: return Asinh;
-    case FunctionId::kAcosh: return Acosh;
-    case FunctionId::kAtanh: return Atanh;
-    case FunctionId::kDeg: return Deg;
-    case FunctionId::kRad: return Rad;
-    default: return nullptr;
+    case FunctionId::kAbs:
+      return Abs;
+    case FunctionId::kCeil:
+      return Ceil;
+    case FunctionId::kFloor:
+      return Floor;
+    case FunctionId::kExp:
+      return Exp;
+    case FunctionId::kLn:
+      return Ln;
+    case FunctionId::kLog2:
+      return Log2;
+    case FunctionId::kLog10:
+      return Log10;
+    case FunctionId::kSqrt:
+      return Sqrt;
+    case FunctionId::kSgn:
+      return Sgn;
+    case FunctionId::kRound:
+      return Round;
+    case FunctionId::kClampMin:
+      return ClampMin;
+    case FunctionId::kClampMax:
+      return ClampMax;
+    case FunctionId::kSin:
+      return Sin;
+    case FunctionId::kCos:
+      return Cos;
+    case FunctionId::kTan:
+      return Tan;
+    case FunctionId::kAsin:
+      return Asin;
+    case FunctionId::kAcos:
+      return Acos;
+    case FunctionId::kAtan:
+      return Atan;
+    case FunctionId::kSinh:
+      return Sinh;
+    case FunctionId::kCosh:
+      return Cosh;
+    case FunctionId::kTanh:
+      return Tanh;
+    case FunctionId::kAsinh:
+      return Asinh;
+    case FunctionId::kAcosh:
+      return Acosh;
+    case FunctionId::kAtanh:
+      return Atanh;
+    case FunctionId::kDeg:
+      return Deg;
+    case FunctionId::kRad:
+      return Rad;
+    default:
+      return nullptr;
   }
 }
 

@@ -13,9 +13,8 @@ double Quantile(double q, std::vector<double> values) {
   if (q < 0) return -INFINITY;
   if (q > 1) return INFINITY;
   // Go's sort.Float64s order: NaN first.
-  std::sort(values.begin(), values.end(), [](double a, double b) {
-    return a < b || (std::isnan(a) && !std::isnan(b));
-  });
+  std::sort(values.begin(), values.end(),
+            [](double a, double b) { return a < b || (std::isnan(a) && !std::isnan(b)); });
   const double n = static_cast<double>(values.size());
   const double rank = q * (n - 1);
   const double lower = std::max(0.0, std::floor(rank));
@@ -174,23 +173,40 @@ bool TsOfMinOverTime(const WindowInput& in, double* out) { return TsOfExtreme(in
 
 WindowFn OverTimeWindowFn(FunctionId id) {
   switch (id) {
-    case FunctionId::kAvgOverTime: return AvgOverTime;
-    case FunctionId::kSumOverTime: return SumOverTime;
-    case FunctionId::kCountOverTime: return CountOverTime;
-    case FunctionId::kMinOverTime: return MinOverTime;
-    case FunctionId::kMaxOverTime: return MaxOverTime;
-    case FunctionId::kLastOverTime: return LastOverTime;
-    case FunctionId::kFirstOverTime: return FirstOverTime;
-    case FunctionId::kPresentOverTime: return PresentOverTime;
-    case FunctionId::kQuantileOverTime: return QuantileOverTime;
-    case FunctionId::kStdvarOverTime: return StdvarOverTime;
-    case FunctionId::kStddevOverTime: return StddevOverTime;
-    case FunctionId::kMadOverTime: return MadOverTime;
-    case FunctionId::kTsOfLastOverTime: return TsOfLastOverTime;
-    case FunctionId::kTsOfFirstOverTime: return TsOfFirstOverTime;
-    case FunctionId::kTsOfMaxOverTime: return TsOfMaxOverTime;
-    case FunctionId::kTsOfMinOverTime: return TsOfMinOverTime;
-    default: return nullptr;
+    case FunctionId::kAvgOverTime:
+      return AvgOverTime;
+    case FunctionId::kSumOverTime:
+      return SumOverTime;
+    case FunctionId::kCountOverTime:
+      return CountOverTime;
+    case FunctionId::kMinOverTime:
+      return MinOverTime;
+    case FunctionId::kMaxOverTime:
+      return MaxOverTime;
+    case FunctionId::kLastOverTime:
+      return LastOverTime;
+    case FunctionId::kFirstOverTime:
+      return FirstOverTime;
+    case FunctionId::kPresentOverTime:
+      return PresentOverTime;
+    case FunctionId::kQuantileOverTime:
+      return QuantileOverTime;
+    case FunctionId::kStdvarOverTime:
+      return StdvarOverTime;
+    case FunctionId::kStddevOverTime:
+      return StddevOverTime;
+    case FunctionId::kMadOverTime:
+      return MadOverTime;
+    case FunctionId::kTsOfLastOverTime:
+      return TsOfLastOverTime;
+    case FunctionId::kTsOfFirstOverTime:
+      return TsOfFirstOverTime;
+    case FunctionId::kTsOfMaxOverTime:
+      return TsOfMaxOverTime;
+    case FunctionId::kTsOfMinOverTime:
+      return TsOfMinOverTime;
+    default:
+      return nullptr;
   }
 }
 

@@ -42,9 +42,7 @@ bool ExtrapolatedRate(const WindowInput& in, bool is_counter, bool is_rate, doub
 }
 
 bool Rate(const WindowInput& in, double* out) { return ExtrapolatedRate(in, true, true, out); }
-bool Increase(const WindowInput& in, double* out) {
-  return ExtrapolatedRate(in, true, false, out);
-}
+bool Increase(const WindowInput& in, double* out) { return ExtrapolatedRate(in, true, false, out); }
 bool Delta(const WindowInput& in, double* out) { return ExtrapolatedRate(in, false, false, out); }
 
 bool InstantValue(const WindowInput& in, bool is_rate, double* out) {
@@ -139,16 +137,26 @@ bool Changes(const WindowInput& in, double* out) {
 
 WindowFn RateWindowFn(FunctionId id) {
   switch (id) {
-    case FunctionId::kRate: return Rate;
-    case FunctionId::kIncrease: return Increase;
-    case FunctionId::kDelta: return Delta;
-    case FunctionId::kIrate: return Irate;
-    case FunctionId::kIdelta: return Idelta;
-    case FunctionId::kDeriv: return Deriv;
-    case FunctionId::kPredictLinear: return PredictLinear;
-    case FunctionId::kResets: return Resets;
-    case FunctionId::kChanges: return Changes;
-    default: return nullptr;
+    case FunctionId::kRate:
+      return Rate;
+    case FunctionId::kIncrease:
+      return Increase;
+    case FunctionId::kDelta:
+      return Delta;
+    case FunctionId::kIrate:
+      return Irate;
+    case FunctionId::kIdelta:
+      return Idelta;
+    case FunctionId::kDeriv:
+      return Deriv;
+    case FunctionId::kPredictLinear:
+      return PredictLinear;
+    case FunctionId::kResets:
+      return Resets;
+    case FunctionId::kChanges:
+      return Changes;
+    default:
+      return nullptr;
   }
 }
 

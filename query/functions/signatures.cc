@@ -128,20 +128,13 @@ constexpr ValueType None = ValueType::kNone;
 
 // Indexed by AggregateOp.
 constexpr AggregateSignature kAggregates[] = {
-    {A::kSum, "sum", None, false},
-    {A::kAvg, "avg", None, false},
-    {A::kMin, "min", None, false},
-    {A::kMax, "max", None, false},
-    {A::kCount, "count", None, false},
-    {A::kGroup, "group", None, false},
-    {A::kStddev, "stddev", None, false},
-    {A::kStdvar, "stdvar", None, false},
-    {A::kTopk, "topk", S, false},
-    {A::kBottomk, "bottomk", S, false},
-    {A::kQuantile, "quantile", S, false},
-    {A::kCountValues, "count_values", Str, false},
-    {A::kLimitk, "limitk", S, true},
-    {A::kLimitRatio, "limit_ratio", S, true},
+    {A::kSum, "sum", None, false},        {A::kAvg, "avg", None, false},
+    {A::kMin, "min", None, false},        {A::kMax, "max", None, false},
+    {A::kCount, "count", None, false},    {A::kGroup, "group", None, false},
+    {A::kStddev, "stddev", None, false},  {A::kStdvar, "stdvar", None, false},
+    {A::kTopk, "topk", S, false},         {A::kBottomk, "bottomk", S, false},
+    {A::kQuantile, "quantile", S, false}, {A::kCountValues, "count_values", Str, false},
+    {A::kLimitk, "limitk", S, true},      {A::kLimitRatio, "limit_ratio", S, true},
 };
 
 constexpr bool AggregatesIndexedByOp() {
@@ -155,9 +148,9 @@ static_assert(AggregatesIndexedByOp(), "kAggregates must be indexed by Aggregate
 }  // namespace
 
 const FunctionSignature* FindFunction(std::string_view name) {
-  const auto* it = std::lower_bound(
-      std::begin(kFunctions), std::end(kFunctions), name,
-      [](const FunctionSignature& f, std::string_view n) { return f.name < n; });
+  const auto* it =
+      std::lower_bound(std::begin(kFunctions), std::end(kFunctions), name,
+                       [](const FunctionSignature& f, std::string_view n) { return f.name < n; });
   if (it == std::end(kFunctions) || it->name != name) return nullptr;
   return it;
 }

@@ -74,15 +74,24 @@ double Year(double v, const double*) {
 
 ElementFn TimeElementFn(FunctionId id) {
   switch (id) {
-    case FunctionId::kDayOfMonth: return DayOfMonth;
-    case FunctionId::kDayOfWeek: return DayOfWeek;
-    case FunctionId::kDayOfYear: return DayOfYear;
-    case FunctionId::kDaysInMonth: return DaysInMonthFn;
-    case FunctionId::kHour: return Hour;
-    case FunctionId::kMinute: return Minute;
-    case FunctionId::kMonth: return Month;
-    case FunctionId::kYear: return Year;
-    default: return nullptr;
+    case FunctionId::kDayOfMonth:
+      return DayOfMonth;
+    case FunctionId::kDayOfWeek:
+      return DayOfWeek;
+    case FunctionId::kDayOfYear:
+      return DayOfYear;
+    case FunctionId::kDaysInMonth:
+      return DaysInMonthFn;
+    case FunctionId::kHour:
+      return Hour;
+    case FunctionId::kMinute:
+      return Minute;
+    case FunctionId::kMonth:
+      return Month;
+    case FunctionId::kYear:
+      return Year;
+    default:
+      return nullptr;
   }
 }
 

@@ -5,7 +5,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-
 #include "query/functions/signatures.h"
 #include "util/quote.h"
 
@@ -46,7 +45,8 @@ class Checker {
         if (t != ValueType::kVector) {
           // Prometheus prints the internal type name here ("matrix", "scalar").
           Fail(e->pos.begin, absl::StrFormat("subquery is only allowed on instant vector, got %s "
-                                             "instead", InternalName(t)));
+                                             "instead",
+                                             InternalName(t)));
         }
         break;
       }
@@ -84,11 +84,16 @@ class Checker {
  private:
   static std::string_view InternalName(ValueType t) {
     switch (t) {
-      case ValueType::kScalar: return "scalar";
-      case ValueType::kVector: return "vector";
-      case ValueType::kMatrix: return "matrix";
-      case ValueType::kString: return "string";
-      case ValueType::kNone: return "none";
+      case ValueType::kScalar:
+        return "scalar";
+      case ValueType::kVector:
+        return "vector";
+      case ValueType::kMatrix:
+        return "matrix";
+      case ValueType::kString:
+        return "string";
+      case ValueType::kNone:
+        return "none";
     }
     return "none";
   }
@@ -140,10 +145,12 @@ class Checker {
       }
     }
     if (lt != ValueType::kScalar && lt != ValueType::kVector) {
-      Fail(b->lhs->pos.begin, "binary expression must contain only scalar and instant vector types");
+      Fail(b->lhs->pos.begin,
+           "binary expression must contain only scalar and instant vector types");
     }
     if (rt != ValueType::kScalar && rt != ValueType::kVector) {
-      Fail(b->rhs->pos.begin, "binary expression must contain only scalar and instant vector types");
+      Fail(b->rhs->pos.begin,
+           "binary expression must contain only scalar and instant vector types");
     }
     if ((lt != ValueType::kVector || rt != ValueType::kVector) && b->matching) {
       if (!b->matching->matching_labels.empty()) {
@@ -162,7 +169,8 @@ class Checker {
     }
     if ((lt == ValueType::kScalar || rt == ValueType::kScalar) && IsSetOp(b->op)) {
       Fail(b->pos.begin, absl::StrFormat("set operator \"%s\" not allowed in binary scalar "
-                                         "expression", BinaryOpName(b->op)));
+                                         "expression",
+                                         BinaryOpName(b->op)));
     }
   }
 
@@ -177,10 +185,12 @@ class Checker {
       }
     } else if (nargs - 1 > got) {
       Fail(c->pos.begin, absl::StrFormat("expected at least %d argument(s) in call to \"%s\", "
-                                         "got %d", nargs - 1, f.name, got));
+                                         "got %d",
+                                         nargs - 1, f.name, got));
     } else if (f.variadic > 0 && nargs - 1 + f.variadic < got) {
       Fail(c->pos.begin, absl::StrFormat("expected at most %d argument(s) in call to \"%s\", "
-                                         "got %d", nargs - 1 + f.variadic, f.name, got));
+                                         "got %d",
+                                         nargs - 1 + f.variadic, f.name, got));
     }
     for (int i = 0; i < got && status_.ok(); ++i) {
       int k = i;

@@ -7,7 +7,6 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-
 #include "query/ast.h"
 
 namespace ember::query::parser_internal {

@@ -15,8 +15,21 @@
 namespace ember::query::grammar {
 
 enum class Tok {
-  kEof, kError, kNumber, kDuration, kString, kIdentifier,
-  kLParen, kRParen, kLBrace, kRBrace, kLBracket, kRBracket, kComma, kColon, kAt,
+  kEof,
+  kError,
+  kNumber,
+  kDuration,
+  kString,
+  kIdentifier,
+  kLParen,
+  kRParen,
+  kLBrace,
+  kRBrace,
+  kLBracket,
+  kRBracket,
+  kComma,
+  kColon,
+  kAt,
   kAssign,    // =
   kEqlRegex,  // =~
   kNeqRegex,  // !~
@@ -27,10 +40,10 @@ struct Token {
   Tok kind = Tok::kEof;
   int32_t begin = 0;  // Byte offsets into the query text.
   int32_t end = 0;
-  double number = 0;        // kNumber.
-  int64_t duration_ms = 0;  // kDuration.
+  double number = 0;             // kNumber.
+  int64_t duration_ms = 0;       // kDuration.
   BinaryOp op = BinaryOp::kAdd;  // kOp.
-  std::string value;        // kString: unquoted; kError: the message.
+  std::string value;             // kString: unquoted; kError: the message.
 };
 
 // Offset of the first byte at or after `pos` that is not whitespace or inside a `#` comment.
@@ -62,9 +75,9 @@ struct RawMatcher {
 
 struct ListResult {
   bool ok = false;
-  size_t end = 0;           // On success: one past the closing brace or parenthesis.
-  int32_t error_pos = 0;    // On failure.
-  std::string error;        // On failure: the message, without the position.
+  size_t end = 0;         // On success: one past the closing brace or parenthesis.
+  int32_t error_pos = 0;  // On failure.
+  std::string error;      // On failure: the message, without the position.
 };
 
 // Parses `{ matcher, ... }` starting at the `{` at `pos`.

@@ -161,8 +161,8 @@ ListResult ParseLabelMatchers(std::string_view text, size_t pos, std::vector<Raw
   for (size_t i = 0; i < out->size(); ++i) {
     RawMatcher& m = (*out)[i];
     m.begin = static_cast<int32_t>(names[i].first - text.data());
-    const bool quoted_name = *names[i].first == '"' || *names[i].first == '\'' ||
-                             *names[i].first == '`';
+    const bool quoted_name =
+        *names[i].first == '"' || *names[i].first == '\'' || *names[i].first == '`';
     if (!UnquoteName(text, names[i], &m.name, &r)) return r;
     if (!m.has_op) {
       m.end = static_cast<int32_t>(names[i].second - text.data());

@@ -3,9 +3,8 @@
 #ifndef EMBER_QUERY_PARSER_LEXEMES_H_
 #define EMBER_QUERY_PARSER_LEXEMES_H_
 
-#include <string_view>
-
 #include <boost/spirit/home/x3.hpp>
+#include <string_view>
 
 #include "absl/strings/string_view.h"
 #include "util/strings.h"
@@ -30,10 +29,10 @@ const auto kDecimal = ((kDigits >> -(x3::lit('.') >> -kDigits)) | (x3::lit('.') 
                       -(x3::no_case[x3::lit('e')] >> -x3::char_("+-") >> kDigits);
 const auto kHex = x3::no_case[x3::lit("0x")] >> +x3::xdigit;
 // Quoted strings as raw text, escapes unchecked (Unquote() checks them with positions).
-const auto kDoubleQuoted = x3::lit('"') >> *((x3::lit('\\') >> x3::char_) | ~x3::char_("\"\\\n")) >>
-                           x3::lit('"');
-const auto kSingleQuoted = x3::lit('\'') >> *((x3::lit('\\') >> x3::char_) | ~x3::char_("'\\\n")) >>
-                           x3::lit('\'');
+const auto kDoubleQuoted = x3::lit('"') >>
+                           *((x3::lit('\\') >> x3::char_) | ~x3::char_("\"\\\n")) >> x3::lit('"');
+const auto kSingleQuoted = x3::lit('\'') >>
+                           *((x3::lit('\\') >> x3::char_) | ~x3::char_("'\\\n")) >> x3::lit('\'');
 const auto kBackquoted = x3::lit('`') >> *~x3::char_('`') >> x3::lit('`');
 const auto kQuoted = kDoubleQuoted | kSingleQuoted | kBackquoted;
 const auto kComment = x3::lit('#') >> *(x3::char_ - x3::eol);

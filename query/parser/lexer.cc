@@ -11,20 +11,24 @@
 #include "query/parser/grammar.h"
 #include "query/parser/lexemes.h"
 #include "util/quote.h"
-#include "util/utf8.h"
 #include "util/strings.h"
+#include "util/utf8.h"
 
 namespace ember::query::grammar {
 namespace {
-
 
 // Duration units, largest first; the value is the unit's rank (y=0 ... ms=6).
 struct DurationUnits : x3::symbols<int> {
   DurationUnits() { add("y", 0)("w", 1)("d", 2)("h", 3)("m", 4)("s", 5)("ms", 6); }
 };
 const DurationUnits kDurationUnits;
-constexpr int64_t kUnitMs[] = {365LL * 24 * 3600 * 1000, 7LL * 24 * 3600 * 1000,
-                               24LL * 3600 * 1000, 3600LL * 1000, 60LL * 1000, 1000, 1};
+constexpr int64_t kUnitMs[] = {365LL * 24 * 3600 * 1000,
+                               7LL * 24 * 3600 * 1000,
+                               24LL * 3600 * 1000,
+                               3600LL * 1000,
+                               60LL * 1000,
+                               1000,
+                               1};
 
 // Punctuation and operator symbols. Longest match wins (`<=` over `<`, `=~` over `=`).
 struct Punct {
@@ -112,15 +116,40 @@ Token Unquote(std::string_view text, size_t begin, size_t end) {
     const size_t esc = i + 1;
     const char c = text[esc];
     switch (c) {
-      case 'a': out.push_back('\a'); ++i; continue;
-      case 'b': out.push_back('\b'); ++i; continue;
-      case 'f': out.push_back('\f'); ++i; continue;
-      case 'n': out.push_back('\n'); ++i; continue;
-      case 'r': out.push_back('\r'); ++i; continue;
-      case 't': out.push_back('\t'); ++i; continue;
-      case 'v': out.push_back('\v'); ++i; continue;
-      case '\\': out.push_back('\\'); ++i; continue;
-      default: break;
+      case 'a':
+        out.push_back('\a');
+        ++i;
+        continue;
+      case 'b':
+        out.push_back('\b');
+        ++i;
+        continue;
+      case 'f':
+        out.push_back('\f');
+        ++i;
+        continue;
+      case 'n':
+        out.push_back('\n');
+        ++i;
+        continue;
+      case 'r':
+        out.push_back('\r');
+        ++i;
+        continue;
+      case 't':
+        out.push_back('\t');
+        ++i;
+        continue;
+      case 'v':
+        out.push_back('\v');
+        ++i;
+        continue;
+      case '\\':
+        out.push_back('\\');
+        ++i;
+        continue;
+      default:
+        break;
     }
     if (c == quote) {
       out.push_back(c);
@@ -148,10 +177,11 @@ Token Unquote(std::string_view text, size_t begin, size_t end) {
       const size_t p = first + k;
       const int d = p + 1 < end ? HexVal(text[p]) : -1;
       if (d < 0 || d >= base) {
-        if (p + 1 >= end) return ErrorToken(static_cast<int32_t>(p), "escape sequence not terminated");
-        return ErrorToken(static_cast<int32_t>(p), absl::StrCat("illegal character ",
-                                                                GoRuneU(text, p),
-                                                                " in escape sequence"));
+        if (p + 1 >= end)
+          return ErrorToken(static_cast<int32_t>(p), "escape sequence not terminated");
+        return ErrorToken(
+            static_cast<int32_t>(p),
+            absl::StrCat("illegal character ", GoRuneU(text, p), " in escape sequence"));
       }
       v = v * base + d;
     }
@@ -201,7 +231,8 @@ Token LexNumberOrDuration(std::string_view text, size_t pos) {
     if (Match(&it, last, +part) && (it == last || !IsWordChar(*it))) {
       const std::string_view lit(first, it - first);
       if (!ordered) {
-        return ErrorToken(t.begin, absl::StrCat("not a valid duration string: ", util::GoQuote(lit)));
+        return ErrorToken(t.begin,
+                          absl::StrCat("not a valid duration string: ", util::GoQuote(lit)));
       }
       if (overflow || total > kMaxDurationMs) {
         return ErrorToken(t.begin, absl::StrCat("duration out of range: ", util::GoQuote(lit)));
@@ -248,8 +279,8 @@ Token LexNumberOrDuration(std::string_view text, size_t pos) {
   errno = 0;
   t.number = std::strtod(digits.c_str(), nullptr);
   if (errno == ERANGE && std::abs(t.number) > 1) {
-    return ErrorToken(t.begin, absl::StrCat("error parsing number: value out of range: ",
-                                            util::GoQuote(digits)));
+    return ErrorToken(
+        t.begin, absl::StrCat("error parsing number: value out of range: ", util::GoQuote(digits)));
   }
   return t;
 }
@@ -284,7 +315,8 @@ Token Lex(std::string_view text, size_t pos, bool in_brackets) {
   }
   if (c == '"' || c == '\'' || c == '`') {
     if (!Match(&it, last, kQuoted)) {
-      return ErrorToken(t.begin, c == '`' ? "unterminated raw string" : "unterminated quoted string");
+      return ErrorToken(t.begin,
+                        c == '`' ? "unterminated raw string" : "unterminated quoted string");
     }
     return Unquote(text, pos, it - text.data());
   }
@@ -296,8 +328,8 @@ Token Lex(std::string_view text, size_t pos, bool in_brackets) {
     return t;
   }
   if (c == '!' && pos + 1 < text.size()) {
-    return ErrorToken(t.begin, absl::StrCat("unexpected character after '!': ",
-                                            GoQuoteRune(text, pos + 1)));
+    return ErrorToken(t.begin,
+                      absl::StrCat("unexpected character after '!': ", GoQuoteRune(text, pos + 1)));
   }
   return ErrorToken(t.begin, absl::StrCat("unexpected character: ", GoQuoteRune(text, pos)));
 }
@@ -309,19 +341,24 @@ std::string DescribeToken(std::string_view text, const Token& t) {
     return util::GoQuote(lit);
   };
   switch (t.kind) {
-    case Tok::kEof: return "end of input";
-    case Tok::kError: return t.value;
-    case Tok::kNumber: return absl::StrCat("number ", quoted());
-    case Tok::kDuration: return absl::StrCat("duration ", quoted());
-    case Tok::kString: return absl::StrCat("string ", quoted());
+    case Tok::kEof:
+      return "end of input";
+    case Tok::kError:
+      return t.value;
+    case Tok::kNumber:
+      return absl::StrCat("number ", quoted());
+    case Tok::kDuration:
+      return absl::StrCat("duration ", quoted());
+    case Tok::kString:
+      return absl::StrCat("string ", quoted());
     case Tok::kIdentifier: {
       const std::string lower = absl::AsciiStrToLower(util::AsAbsl(lit));
       static constexpr std::string_view kKeywords[] = {
-          "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset",
-          "start", "end"};
+          "by",          "without", "on",     "ignoring", "group_left",
+          "group_right", "bool",    "offset", "start",    "end"};
       static constexpr std::string_view kAggregators[] = {
-          "sum", "avg", "min", "max", "count", "group", "stddev", "stdvar", "topk", "bottomk",
-          "quantile", "count_values", "limitk", "limit_ratio"};
+          "sum",    "avg",  "min",     "max",      "count",        "group",  "stddev",
+          "stdvar", "topk", "bottomk", "quantile", "count_values", "limitk", "limit_ratio"};
       if (lower == "and" || lower == "or" || lower == "unless" || lower == "atan2") {
         return absl::StrCat("<op:", lower, ">");
       }
@@ -338,10 +375,11 @@ std::string DescribeToken(std::string_view text, const Token& t) {
     case Tok::kOp:
     case Tok::kAssign:
     case Tok::kEqlRegex:
-    case Tok::kNeqRegex: return absl::StrCat("<op:", util::AsAbsl(lit), ">");
-    default: return util::GoQuote(lit);
+    case Tok::kNeqRegex:
+      return absl::StrCat("<op:", util::AsAbsl(lit), ">");
+    default:
+      return util::GoQuote(lit);
   }
 }
-
 
 }  // namespace ember::query::grammar

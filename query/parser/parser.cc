@@ -14,16 +14,15 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-
 #include "query/functions/signatures.h"
 #include "query/parser/check.h"
 #include "query/parser/grammar.h"
 #include "query/parser/parser_impl.h"
 #include "storage/matcher.h"
-#include "util/status_macros.h"
-#include "util/utf8.h"
 #include "util/quote.h"
+#include "util/status_macros.h"
 #include "util/strings.h"
+#include "util/utf8.h"
 
 namespace ember::query {
 namespace {
@@ -32,12 +31,11 @@ using grammar::Tok;
 using grammar::Token;
 using parser_internal::ParseError;
 
-
 // Keywords that can never start an operand.
 bool IsReservedKeyword(std::string_view lower) {
-  static constexpr std::string_view kWords[] = {"and", "or", "unless", "atan2", "by",
-                                                "without", "on", "ignoring", "group_left",
-                                                "group_right", "bool", "offset"};
+  static constexpr std::string_view kWords[] = {"and",        "or",          "unless", "atan2",
+                                                "by",         "without",     "on",     "ignoring",
+                                                "group_left", "group_right", "bool",   "offset"};
   for (std::string_view w : kWords) {
     if (lower == w) return true;
   }
@@ -92,8 +90,8 @@ std::nullptr_t Parser::Unexpected(std::string_view context, std::string_view exp
 
 bool Parser::CheckDepth(int depth) {
   if (depth <= kMaxExprDepth) return true;
-  Fail(tok_.begin, absl::StrFormat("expression nests deeper than %d levels (kMaxExprDepth)",
-                                   kMaxExprDepth));
+  Fail(tok_.begin,
+       absl::StrFormat("expression nests deeper than %d levels (kMaxExprDepth)", kMaxExprDepth));
   return false;
 }
 
@@ -131,9 +129,9 @@ ExprPtr Parser::ParseBinary(int min_prec, int depth, int* height) {
     b->rhs = std::move(rhs);
     *height = std::max(*height, rhs_height) + 1;
     if (*height > kMaxExprDepth) {
-      return Fail(b->pos.begin,
-                  absl::StrFormat("expression nests deeper than %d levels (kMaxExprDepth)",
-                                  kMaxExprDepth));
+      return Fail(
+          b->pos.begin,
+          absl::StrFormat("expression nests deeper than %d levels (kMaxExprDepth)", kMaxExprDepth));
     }
     lhs = std::move(b);
   }
@@ -311,10 +309,12 @@ ExprPtr Parser::ParseSelector(std::string name, int32_t begin) {
   bool selective = false;
   vs->compiled_matchers.reserve(vs->matchers.size());
   for (size_t i = 0; i < vs->matchers.size(); ++i) {
-    absl::StatusOr<storage::CompiledMatcher> cm = storage::CompiledMatcher::Compile(vs->matchers[i]);
+    absl::StatusOr<storage::CompiledMatcher> cm =
+        storage::CompiledMatcher::Compile(vs->matchers[i]);
     if (!cm.ok()) {
       const int32_t pos = i < raw.size() ? raw[i].begin : vs->pos.begin;
-      return Fail(pos, std::string_view(cm.status().message().data(), cm.status().message().size()));
+      return Fail(pos,
+                  std::string_view(cm.status().message().data(), cm.status().message().size()));
     }
     if (!cm->MatchesEmpty()) selective = true;
     vs->compiled_matchers.push_back(*std::move(cm));
@@ -357,8 +357,8 @@ bool Parser::ParseArgs(int depth, std::vector<ExprPtr>* args, int* height, int32
 ExprPtr Parser::ParseCall(const Token& ident, int depth, int* height) {
   const FunctionSignature* f = FindFunction(ident.value);
   if (f == nullptr) {
-    return Fail(ident.begin, absl::StrFormat("unknown function with name %s",
-                                             util::GoQuote(ident.value)));
+    return Fail(ident.begin,
+                absl::StrFormat("unknown function with name %s", util::GoQuote(ident.value)));
   }
   auto c = std::make_unique<Call>();
   c->func = f;
@@ -410,7 +410,6 @@ int32_t Parser::PrevTokenEnd() const {
 }
 
 }  // namespace parser_internal
-
 
 absl::StatusOr<ExprPtr> ParseExpr(std::string_view text) {
   if (text.size() > static_cast<size_t>(INT32_MAX)) {

@@ -7,7 +7,6 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-
 #include "query/ast.h"
 
 namespace ember::query {

@@ -75,8 +75,7 @@ class Parser {
 
   ExprPtr ParseCall(const Token& ident, int depth, int* height);
 
-  ExprPtr ParseAggregate(const AggregateSignature& agg, const Token& ident, int depth,
-                         int* height);
+  ExprPtr ParseAggregate(const AggregateSignature& agg, const Token& ident, int depth, int* height);
 
   // End of the last consumed token: the non-space byte before the current token.
   int32_t PrevTokenEnd() const;

@@ -53,9 +53,9 @@ ExprPtr Parser::ParsePostfix(ExprPtr e, int depth, int* height) {
     }
     if (!e) return nullptr;
     if (*height > kMaxExprDepth) {  // `x[5m:][5m:][5m:]...` nests without recursing here.
-      return Fail(e->pos.begin,
-                  absl::StrFormat("expression nests deeper than %d levels (kMaxExprDepth)",
-                                  kMaxExprDepth));
+      return Fail(
+          e->pos.begin,
+          absl::StrFormat("expression nests deeper than %d levels (kMaxExprDepth)", kMaxExprDepth));
     }
   }
   return e;
@@ -127,8 +127,9 @@ ExprPtr Parser::ParseOffset(ExprPtr e) {
   const std::optional<int64_t> offset = ParseDuration("offset", "number or duration", true);
   if (!offset) return nullptr;
   if (!m) {
-    return Fail(e->pos.begin, "offset modifier must be preceded by an instant vector selector "
-                              "or range vector selector or a subquery");
+    return Fail(e->pos.begin,
+                "offset modifier must be preceded by an instant vector selector "
+                "or range vector selector or a subquery");
   }
   if (*m->offset_ms != 0) return Fail(e->pos.begin, "offset may not be set multiple times");
   *m->offset_ms = *offset;
@@ -158,8 +159,7 @@ ExprPtr Parser::ParseAt(ExprPtr e) {
       seconds = tok_.number;
     } else if (tok_.kind == Tok::kDuration) {
       seconds = static_cast<double>(tok_.duration_ms) / 1000.0;
-    } else if (tok_.kind == Tok::kIdentifier &&
-               (Lower() == "inf" || Lower() == "nan")) {
+    } else if (tok_.kind == Tok::kIdentifier && (Lower() == "inf" || Lower() == "nan")) {
       seconds = Lower() == "inf" ? HUGE_VAL : std::nan("");
     } else {
       return Unexpected("@", "timestamp");
@@ -168,16 +168,17 @@ ExprPtr Parser::ParseAt(ExprPtr e) {
     // Prometheus's bound is the int64 range of milliseconds; Ember's is kMaxEvalTimeMs, so
     // that `@ t offset d` can never overflow.
     if (!std::isfinite(seconds) || std::abs(seconds) * 1000 > static_cast<double>(kMaxEvalTimeMs)) {
-      return Fail(e->pos.begin,
-                  absl::StrCat("timestamp out of bounds for @ modifier: ", FormatAtSeconds(seconds)));
+      return Fail(e->pos.begin, absl::StrCat("timestamp out of bounds for @ modifier: ",
+                                             FormatAtSeconds(seconds)));
     }
     at_ms = static_cast<int64_t>(std::llround(seconds * 1000));
     Advance();
   }
   const std::optional<Modifiable> m = ModifiableOf(e.get());
   if (!m) {
-    return Fail(e->pos.begin, "@ modifier must be preceded by an instant vector selector or "
-                              "range vector selector or a subquery");
+    return Fail(e->pos.begin,
+                "@ modifier must be preceded by an instant vector selector or "
+                "range vector selector or a subquery");
   }
   if (*m->at != AtModifier::kNone) {
     return Fail(e->pos.begin, "@ <timestamp> may not be set multiple times");

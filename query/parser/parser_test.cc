@@ -10,10 +10,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
-
 #include "query/functions/signatures.h"
 
 namespace ember::query {
@@ -305,7 +304,8 @@ TEST(ParserTest, ErrorsNamePositionAndCause) {
       {"{a=\"\"}", "1:1: parse error: vector selector must contain at least one non-empty matcher"},
       {"{a=~\".*\"}",
        "1:1: parse error: vector selector must contain at least one non-empty matcher"},
-      {"foo{__name__=\"bar\"}", "1:1: parse error: metric name must not be set twice: \"foo\" or \"bar\""},
+      {"foo{__name__=\"bar\"}",
+       "1:1: parse error: metric name must not be set twice: \"foo\" or \"bar\""},
       {"foo{\"bar\"}", "1:1: parse error: metric name must not be set twice: \"foo\" or \"bar\""},
       {"foo{a=~\"(b\"}", "1:5: parse error: invalid regex in matcher a=~\"(b\": missing ): (b"},
       // Ranges, subqueries, offset and @.
@@ -321,7 +321,8 @@ TEST(ParserTest, ErrorsNamePositionAndCause) {
       {"1[5m]", "1:2: parse error: ranges only allowed for vector selectors"},
       {"foo offset 5m [5m]", "1:15: parse error: no offset modifiers allowed before range"},
       {"foo @ 5 [5m]", "1:9: parse error: no @ modifiers allowed before range"},
-      {"foo offset", "1:11: parse error: unexpected end of input in offset, expected number or duration"},
+      {"foo offset",
+       "1:11: parse error: unexpected end of input in offset, expected number or duration"},
       {"foo offset bar",
        "1:12: parse error: unexpected identifier \"bar\" in offset, expected number or duration"},
       {"foo offset 1m offset 2m", "1:1: parse error: offset may not be set multiple times"},
@@ -370,7 +371,8 @@ TEST(ParserTest, ErrorsNamePositionAndCause) {
        "vector"},
       {"sum by (a) foo",
        "1:12: parse error: unexpected identifier \"foo\" in aggregation, expected \"(\""},
-      {"sum by foo", "1:8: parse error: unexpected identifier \"foo\" in grouping opts, expected \"(\""},
+      {"sum by foo",
+       "1:8: parse error: unexpected identifier \"foo\" in grouping opts, expected \"(\""},
       {"sum by (a b) (foo)",
        "1:11: parse error: unexpected identifier \"b\" in grouping opts, expected \",\" or \")\""},
       {"sum by (a,", "1:11: parse error: unexpected end of input in grouping opts"},
@@ -379,10 +381,12 @@ TEST(ParserTest, ErrorsNamePositionAndCause) {
       {"sum(foo) by (a) by (b)", "1:17: parse error: unexpected <by>"},
       // Binary operators.
       {"1 and 1", "1:1: parse error: set operator \"and\" not allowed in binary scalar expression"},
-      {"foo and 1", "1:1: parse error: set operator \"and\" not allowed in binary scalar expression"},
+      {"foo and 1",
+       "1:1: parse error: set operator \"and\" not allowed in binary scalar expression"},
       {"1 == 1", "1:3: parse error: comparisons between scalars must use BOOL modifier"},
       {"1 + bool 1", "1:3: parse error: bool modifier can only be used on comparison operators"},
-      {"foo + bool bar", "1:5: parse error: bool modifier can only be used on comparison operators"},
+      {"foo + bool bar",
+       "1:5: parse error: bool modifier can only be used on comparison operators"},
       {"1 + on(a) foo", "1:1: parse error: vector matching only allowed between instant vectors"},
       {"foo and on(a) group_left(b) bar",
        "1:1: parse error: no grouping allowed for \"and\" operation"},
@@ -475,11 +479,20 @@ TEST(ParserTest, EveryFunctionAndAggregatorParses) {
     for (size_t i = 0; i < n; ++i) {
       if (i > 0) q += ", ";
       switch (f.arg_types[i]) {
-        case ValueType::kScalar: q += "1"; break;
-        case ValueType::kVector: q += "x"; break;
-        case ValueType::kMatrix: q += "x[5m]"; break;
-        case ValueType::kString: q += "\"s\""; break;
-        case ValueType::kNone: break;
+        case ValueType::kScalar:
+          q += "1";
+          break;
+        case ValueType::kVector:
+          q += "x";
+          break;
+        case ValueType::kMatrix:
+          q += "x[5m]";
+          break;
+        case ValueType::kString:
+          q += "\"s\"";
+          break;
+        case ValueType::kNone:
+          break;
       }
     }
     q += ")";
@@ -527,7 +540,8 @@ TEST(ParserTest, HostileNestingFailsFastWithLimitError) {
     SCOPED_TRACE(c.name);
     absl::StatusOr<ExprPtr> e = ParseExpr(c.query);
     ASSERT_FALSE(e.ok());
-    EXPECT_NE(e.status().message().find(absl::StrFormat("expression nests deeper than %d levels", kMaxExprDepth)),
+    EXPECT_NE(e.status().message().find(
+                  absl::StrFormat("expression nests deeper than %d levels", kMaxExprDepth)),
               std::string_view::npos)
         << e.status();
   }
@@ -539,12 +553,67 @@ TEST(ParserTest, HostileNestingFailsFastWithLimitError) {
 
 TEST(ParserTest, RandomGarbageNeverCrashes) {
   std::mt19937 rng(42);
-  const std::vector<std::string> pieces = {
-      "(", ")", "{", "}", "[", "]", ",", ":", "@", "=", "=~", "!~", "!=", "==", "+", "-", "*",
-      "/", "%", "^", "<", ">=", " ", "\n", "#", "\"", "'", "`", "\\", "foo", "sum", "by",
-      "without", "on", "ignoring", "group_left", "bool", "offset", "and", "or", "rate", "5m",
-      "1", "0x", "1e", "Inf", "NaN", ".", "_", "start()", "\"a\"", "\xff", "\xc3", "é", "1h30m",
-      "x[5m]", "[5m:1m]", "topk", "count_values", "label_replace", "abs("};
+  const std::vector<std::string> pieces = {"(",
+                                           ")",
+                                           "{",
+                                           "}",
+                                           "[",
+                                           "]",
+                                           ",",
+                                           ":",
+                                           "@",
+                                           "=",
+                                           "=~",
+                                           "!~",
+                                           "!=",
+                                           "==",
+                                           "+",
+                                           "-",
+                                           "*",
+                                           "/",
+                                           "%",
+                                           "^",
+                                           "<",
+                                           ">=",
+                                           " ",
+                                           "\n",
+                                           "#",
+                                           "\"",
+                                           "'",
+                                           "`",
+                                           "\\",
+                                           "foo",
+                                           "sum",
+                                           "by",
+                                           "without",
+                                           "on",
+                                           "ignoring",
+                                           "group_left",
+                                           "bool",
+                                           "offset",
+                                           "and",
+                                           "or",
+                                           "rate",
+                                           "5m",
+                                           "1",
+                                           "0x",
+                                           "1e",
+                                           "Inf",
+                                           "NaN",
+                                           ".",
+                                           "_",
+                                           "start()",
+                                           "\"a\"",
+                                           "\xff",
+                                           "\xc3",
+                                           "é",
+                                           "1h30m",
+                                           "x[5m]",
+                                           "[5m:1m]",
+                                           "topk",
+                                           "count_values",
+                                           "label_replace",
+                                           "abs("};
   int parsed = 0;
   for (int i = 0; i < 20000; ++i) {
     std::string q;
@@ -591,8 +660,8 @@ std::vector<EvalQuery> ReadEvalQueries(const std::filesystem::path& dir) {
       const absl::string_view t = absl::StripAsciiWhitespace(line);
       if (!absl::StartsWithIgnoreCase(t, "eval")) continue;
       // eval[_x] instant at T QUERY | eval[_x] range from T to T step S QUERY
-      std::vector<absl::string_view> words = absl::StrSplit(t, absl::ByAnyChar(" \t"),
-                                                           absl::SkipEmpty());
+      std::vector<absl::string_view> words =
+          absl::StrSplit(t, absl::ByAnyChar(" \t"), absl::SkipEmpty());
       const size_t skip = words.size() > 1 && words[1] == "range" ? 8 : 4;
       if (words.size() <= skip) continue;
       const size_t begin = words[skip].data() - t.data();
@@ -649,9 +718,10 @@ TEST(ParserTest, ParsesEveryConformanceEvalQuery) {
       ADD_FAILURE() << q.file << ":" << q.line << ": " << q.query << "\n  " << e.status();
     }
   }
-  std::printf("conformance eval queries: %zu; without experimental syntax: %d/%d parse; "
-              "with experimental syntax: %d/%d parse\n",
-              queries.size(), core_parsed, core_total, exp_parsed, exp_total);
+  std::printf(
+      "conformance eval queries: %zu; without experimental syntax: %d/%d parse; "
+      "with experimental syntax: %d/%d parse\n",
+      queries.size(), core_parsed, core_total, exp_parsed, exp_total);
   EXPECT_EQ(core_parsed, core_total);
 }
 

@@ -17,9 +17,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "server/api/query_json.h"
 #include "server/http/http_client.h"
 #include "server/http/json.h"
-#include "server/api/query_json.h"
 #include "server/version.h"
 
 namespace ember::server {
@@ -71,8 +71,8 @@ absl::Status PostJson(const std::string& host, const std::string& port,
         absl::StrCat(HttpClientStageName(result->stage), ": ", result->ec.message()));
   }
   if (result->stage != HttpClientStage::kDone) {
-    return absl::UnavailableError(absl::StrCat(HttpClientStageName(result->stage),
-                                               ": no address found for ", host));
+    return absl::UnavailableError(
+        absl::StrCat(HttpClientStageName(result->stage), ": no address found for ", host));
   }
   const http::response<http::string_body>& res = result->response;
   const int status = static_cast<int>(res.result_int());

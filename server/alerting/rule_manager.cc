@@ -10,14 +10,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-
 #include "rules/rule_file.h"
 #include "server/api/query_json.h"
 #include "util/clock.h"
 
 namespace ember::server {
 namespace {
-
 
 // Go's strconv.FormatFloat(v, 'e', -1, 64), which Prometheus uses for an alert's value.
 std::string FormatAlertValue(double v) {
@@ -27,7 +25,6 @@ std::string FormatAlertValue(double v) {
   auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
   return std::string(buf, r.ptr);
 }
-
 
 void WriteAlert(const rules::Alert& a, JsonWriter* w) {
   w->BeginObject();
@@ -64,9 +61,9 @@ RuleManager::RuleManager(Db* db, MetricsRegistry* metrics, Notifier* notifier,
   failures_ = metrics_->AddCounter(
       "ember_rule_group_evaluation_failures_total",
       "Rule group evaluations in which at least one rule failed, by group.", {"rule_group"});
-  last_duration_ = metrics_->AddGauge("ember_rule_group_last_duration_seconds",
-                                      "Duration of the last evaluation of the group.",
-                                      {"rule_group"});
+  last_duration_ =
+      metrics_->AddGauge("ember_rule_group_last_duration_seconds",
+                         "Duration of the last evaluation of the group.", {"rule_group"});
 }
 
 RuleManager::~RuleManager() { Stop(); }
@@ -155,7 +152,8 @@ absl::Status RuleManager::Apply(const RuleManagerOptions& options) {
         last_duration_->With({key})->Set(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         if (notifier_ != nullptr) {
-          std::vector<rules::Alert> send = r->evaluator->AlertsToSend(util::NowMs(), r->resend_delay_ms);
+          std::vector<rules::Alert> send =
+              r->evaluator->AlertsToSend(util::NowMs(), r->resend_delay_ms);
           if (!send.empty()) notifier_->Send(std::move(send));
         }
         r->mu.Lock();

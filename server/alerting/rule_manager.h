@@ -12,19 +12,18 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-
 #include "ember/db.h"
 #include "query/engine.h"
 #include "query/executor.h"
 #include "rules/rule_group.h"
+#include "server/alerting/notifier.h"
 #include "server/http/json.h"
 #include "server/metrics/metrics.h"
-#include "server/alerting/notifier.h"
 
 namespace ember::server {
 
 struct RuleManagerOptions {
-  std::vector<std::string> rule_files;  // Paths (already expanded from globs).
+  std::vector<std::string> rule_files;      // Paths (already expanded from globs).
   int64_t evaluation_interval_ms = 60'000;  // For groups that set no interval.
   Labels external_labels;
   query::EngineOptions engine;

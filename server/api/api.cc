@@ -9,7 +9,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-
 #include "server/api/api_response.h"
 #include "server/http/json.h"
 #include "server/metrics/self_metrics.h"
@@ -91,8 +90,7 @@ void Api::AddRoutes() {
       plain([this](const HttpRequest& r) { return Metadata(r); }));
   // Status (api_status.cc).
   add("/api/v1/status/buildinfo", Methods::kAny, false, fixed([this] { return BuildInfo(); }));
-  add("/api/v1/status/runtimeinfo", Methods::kAny, false,
-      fixed([this] { return RuntimeInfo(); }));
+  add("/api/v1/status/runtimeinfo", Methods::kAny, false, fixed([this] { return RuntimeInfo(); }));
   add("/api/v1/status/tsdb", Methods::kAny, true,
       plain([this](const HttpRequest& r) { return TsdbStatus(r); }));
   add("/api/v1/status/flags", Methods::kAny, false, fixed([this] { return Flags(); }));
@@ -106,9 +104,8 @@ void Api::AddRoutes() {
   add("/api/v1/alerts", Methods::kAny, false, fixed([this] { return Alerts(); }));
   add("/-/reload", Methods::kPostOrPut, false, fixed([this] { return Reload(); }));
   add("/api/v1/targets", Methods::kAny, false, fixed([this] { return Targets(); }));
-  add("/api/v1/alertmanagers", Methods::kAny, false, fixed([] {
-        return Success("{\"activeAlertmanagers\":[],\"droppedAlertmanagers\":[]}");
-      }));
+  add("/api/v1/alertmanagers", Methods::kAny, false,
+      fixed([] { return Success("{\"activeAlertmanagers\":[],\"droppedAlertmanagers\":[]}"); }));
   add("/metrics", Methods::kAny, false, fixed([this] { return MetricsPage(); }));
   add("/-/healthy", Methods::kAny, false,
       fixed([] { return PlainText(200, "Ember is Healthy.\n"); }));
@@ -156,11 +153,20 @@ HttpResponse Api::Dispatch(const HttpRequest& req, std::string* handler, Call* c
   const std::string& m = req.method;
   bool allowed = true;
   switch (route->methods) {
-    case Methods::kAny: break;
-    case Methods::kGet: allowed = m == "GET"; break;
-    case Methods::kPost: allowed = m == "POST"; break;
-    case Methods::kGetOrPost: allowed = m == "GET" || m == "POST"; break;
-    case Methods::kPostOrPut: allowed = m == "POST" || m == "PUT"; break;
+    case Methods::kAny:
+      break;
+    case Methods::kGet:
+      allowed = m == "GET";
+      break;
+    case Methods::kPost:
+      allowed = m == "POST";
+      break;
+    case Methods::kGetOrPost:
+      allowed = m == "GET" || m == "POST";
+      break;
+    case Methods::kPostOrPut:
+      allowed = m == "POST" || m == "PUT";
+      break;
   }
   if (!allowed) return MethodNotAllowed();
   if (route == &label_values_) return LabelValues(req, label);
@@ -199,9 +205,9 @@ void Api::Handle(HttpRequest request, HttpReply reply) {
         Call call;
         call.cancel = req->cancelled.get();
         if (!admission.ok()) {
-          *response = ApiError(absl::IsCancelled(admission) ? ErrorType::kCanceled
-                                                            : ErrorType::kUnavailable,
-                               admission.message());
+          *response = ApiError(
+              absl::IsCancelled(admission) ? ErrorType::kCanceled : ErrorType::kUnavailable,
+              admission.message());
           call.outcome = admission;
         } else {
           try {

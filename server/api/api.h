@@ -24,16 +24,15 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-
 #include "ember/db.h"
 #include "ingest/batch.h"
 #include "ingest/ingester.h"
 #include "query/engine.h"
 #include "query/executor.h"
+#include "server/alerting/rule_manager.h"
+#include "server/api/params.h"
 #include "server/http/http_server.h"
 #include "server/metrics/metrics.h"
-#include "server/api/params.h"
-#include "server/alerting/rule_manager.h"
 #include "server/scrape/scrape_manager.h"
 
 namespace ember::server {
@@ -55,8 +54,8 @@ struct ApiOptions {
 
 // What the API answers from parts `ember serve` adds when it has a config file.
 struct ApiHooks {
-  RuleManager* rules = nullptr;      // /api/v1/rules, /api/v1/alerts
-  ScrapeManager* scrape = nullptr;   // /api/v1/targets
+  RuleManager* rules = nullptr;          // /api/v1/rules, /api/v1/alerts
+  ScrapeManager* scrape = nullptr;       // /api/v1/targets
   std::function<absl::Status()> reload;  // /-/reload
 };
 
@@ -118,13 +117,13 @@ class Api {
   // /api/v1/label/<name>/values (name in `*label`); null for none.
   const Route* FindRoute(const std::string& path, std::string* label) const;
   HttpResponse Dispatch(const HttpRequest& request, std::string* handler, Call* call);
-  void Record(const std::string& handler, int status,
-              std::chrono::steady_clock::time_point start);
+  void Record(const std::string& handler, int status, std::chrono::steady_clock::time_point start);
 
   // Runs a query with the engine options narrowed by the `timeout` parameter, timing it as
   // `kind` ("instant", "range"), and answers with its result or error.
-  HttpResponse Evaluate(const Params& params, const char* kind, Call* call,
-                        const std::function<absl::StatusOr<query::QueryResult>(query::Engine&)>& run);
+  HttpResponse Evaluate(
+      const Params& params, const char* kind, Call* call,
+      const std::function<absl::StatusOr<query::QueryResult>(query::Engine&)>& run);
   // api_query.cc
   HttpResponse Query(const HttpRequest& request, Call* call);
   HttpResponse QueryRange(const HttpRequest& request, Call* call);

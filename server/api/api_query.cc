@@ -7,7 +7,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-
 #include "query/parser/parser.h"
 #include "server/api/api.h"
 #include "server/api/api_response.h"
@@ -21,9 +20,9 @@ namespace {
 // A query's evaluation time: a time parameter within the engine's range (query/ast.h).
 absl::StatusOr<int64_t> EvalTime(absl::StatusOr<int64_t> t) {
   if (t.ok() && (*t < -query::kMaxEvalTimeMs || *t > query::kMaxEvalTimeMs)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        *t, " ms is out of range: queries are evaluated within +-", query::kMaxEvalTimeMs,
-        " ms of the epoch (about 146 million years)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(*t, " ms is out of range: queries are evaluated within +-",
+                     query::kMaxEvalTimeMs, " ms of the epoch (about 146 million years)"));
   }
   return t;
 }
@@ -56,8 +55,8 @@ HttpResponse Api::Evaluate(
     absl::StatusOr<int64_t> ms = ParseDurationParam(*timeout);
     if (!ms.ok()) return BadParam("timeout", ms.status());
     if (*ms < 0) {
-      return BadParam("timeout", absl::InvalidArgumentError(absl::StrCat(
-                                     "timeout must not be negative, got ", *timeout)));
+      return BadParam("timeout", absl::InvalidArgumentError(
+                                     absl::StrCat("timeout must not be negative, got ", *timeout)));
     }
     if (*ms > 0) eo.timeout_ms = std::min(eo.timeout_ms, *ms);
   }
@@ -88,8 +87,7 @@ HttpResponse Api::Evaluate(
       r->peak_memory_bytes + ResultJsonBytesEstimate(r->value) > eo.max_memory_bytes) {
     call->outcome = absl::ResourceExhaustedError("result too large");
     return ApiError(ErrorType::kExecution,
-                    absl::StrCat("the query's result would need more than ",
-                                 eo.max_memory_bytes,
+                    absl::StrCat("the query's result would need more than ", eo.max_memory_bytes,
                                  " bytes of memory to encode (query.max-memory-bytes); narrow "
                                  "the selectors or the range"));
   }
@@ -110,9 +108,8 @@ HttpResponse Api::Query(const HttpRequest& req, Call* call) {
   }
   absl::StatusOr<int64_t> t = EvalTime(TimeOr(*params, "time", util::NowMs()));
   if (!t.ok()) return BadParam("time", t.status());
-  return Evaluate(*params, "instant", call, [&](query::Engine& engine) {
-    return engine.InstantQuery(*q, *t, call->cancel);
-  });
+  return Evaluate(*params, "instant", call,
+                  [&](query::Engine& engine) { return engine.InstantQuery(*q, *t, call->cancel); });
 }
 
 HttpResponse Api::QueryRange(const HttpRequest& req, Call* call) {
@@ -127,22 +124,23 @@ HttpResponse Api::QueryRange(const HttpRequest& req, Call* call) {
   absl::StatusOr<int64_t> end = EvalTime(ParseTimeParam(params->Get("end").value_or("")));
   if (!end.ok()) return BadParam("end", end.status());
   if (*end < *start) {
-    return BadParam("end", absl::InvalidArgumentError("end timestamp must not be before start time"));
+    return BadParam("end",
+                    absl::InvalidArgumentError("end timestamp must not be before start time"));
   }
   absl::StatusOr<int64_t> step = ParseDurationParam(params->Get("step").value_or(""));
   if (!step.ok()) return BadParam("step", step.status());
   if (*step <= 0) {
-    return BadParam("step", absl::InvalidArgumentError(
-                                "zero or negative query resolution step widths are not "
-                                "accepted. Try a positive integer"));
+    return BadParam(
+        "step", absl::InvalidArgumentError("zero or negative query resolution step widths are not "
+                                           "accepted. Try a positive integer"));
   }
   if ((*end - *start) / *step > options_.max_points_per_series) {
-    return ApiError(ErrorType::kBadData,
-                    absl::StrCat("exceeded maximum resolution of ",
-                                 options_.max_points_per_series / 1000, ",",
-                                 absl::StrFormat("%03d", options_.max_points_per_series % 1000),
-                                 " points per timeseries. Try decreasing the query resolution "
-                                 "(?step=XX)"));
+    return ApiError(
+        ErrorType::kBadData,
+        absl::StrCat("exceeded maximum resolution of ", options_.max_points_per_series / 1000, ",",
+                     absl::StrFormat("%03d", options_.max_points_per_series % 1000),
+                     " points per timeseries. Try decreasing the query resolution "
+                     "(?step=XX)"));
   }
   return Evaluate(*params, "range", call, [&](query::Engine& engine) {
     return engine.RangeQuery(*q, *start, *end, *step, call->cancel);

@@ -7,7 +7,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-
 #include "server/http/http_codec.h"
 #include "server/http/json.h"
 
@@ -16,26 +15,40 @@ namespace {
 
 const char* ErrorTypeName(ErrorType t) {
   switch (t) {
-    case ErrorType::kBadData: return "bad_data";
-    case ErrorType::kExecution: return "execution";
-    case ErrorType::kTimeout: return "timeout";
-    case ErrorType::kCanceled: return "canceled";
-    case ErrorType::kInternal: return "internal";
-    case ErrorType::kNotFound: return "not_found";
-    case ErrorType::kUnavailable: return "unavailable";
+    case ErrorType::kBadData:
+      return "bad_data";
+    case ErrorType::kExecution:
+      return "execution";
+    case ErrorType::kTimeout:
+      return "timeout";
+    case ErrorType::kCanceled:
+      return "canceled";
+    case ErrorType::kInternal:
+      return "internal";
+    case ErrorType::kNotFound:
+      return "not_found";
+    case ErrorType::kUnavailable:
+      return "unavailable";
   }
   return "internal";
 }
 
 int ErrorStatus(ErrorType t) {
   switch (t) {
-    case ErrorType::kBadData: return 400;
-    case ErrorType::kExecution: return 422;
-    case ErrorType::kTimeout: return 503;
-    case ErrorType::kCanceled: return 503;
-    case ErrorType::kInternal: return 500;
-    case ErrorType::kNotFound: return 404;
-    case ErrorType::kUnavailable: return 503;
+    case ErrorType::kBadData:
+      return 400;
+    case ErrorType::kExecution:
+      return 422;
+    case ErrorType::kTimeout:
+      return 503;
+    case ErrorType::kCanceled:
+      return 503;
+    case ErrorType::kInternal:
+      return 500;
+    case ErrorType::kNotFound:
+      return 404;
+    case ErrorType::kUnavailable:
+      return 503;
   }
   return 500;
 }
@@ -85,9 +98,8 @@ HttpResponse PlainText(int status, std::string body) {
 // Maps an engine error to Prometheus's error type: what is wrong with the query text or the
 // range is bad_data, as Prometheus's API checks those before evaluating.
 HttpResponse QueryError(const absl::Status& s) {
-  if (absl::IsInvalidArgument(s) &&
-      (absl::StrContains(s.message(), "parse error") ||
-       absl::StrContains(s.message(), "invalid expression type"))) {
+  if (absl::IsInvalidArgument(s) && (absl::StrContains(s.message(), "parse error") ||
+                                     absl::StrContains(s.message(), "invalid expression type"))) {
     return ApiError(ErrorType::kBadData,
                     absl::StrCat("invalid parameter \"query\": ", s.message()));
   }
@@ -99,9 +111,7 @@ HttpResponse QueryError(const absl::Status& s) {
   return ApiError(ErrorType::kInternal, s.message());
 }
 
-HttpResponse MethodNotAllowed() {
-  return PlainText(405, "405 method not allowed\n");
-}
+HttpResponse MethodNotAllowed() { return PlainText(405, "405 method not allowed\n"); }
 
 // A time parameter, `fallback` when absent or empty.
 absl::StatusOr<int64_t> TimeOr(const Params& p, std::string_view name, int64_t fallback) {

@@ -11,7 +11,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-
 #include "server/api/params.h"
 #include "server/http/http_server.h"
 
@@ -20,10 +19,16 @@ namespace ember::server {
 // Debian's Abseil keeps its own string_view type: bridge the two.
 inline std::string_view Std(absl::string_view s) { return {s.data(), s.size()}; }
 
-
 // Prometheus's error types; ApiError answers each with its HTTP status code.
-enum class ErrorType { kBadData, kExecution, kTimeout, kCanceled, kInternal, kNotFound,
-                       kUnavailable };
+enum class ErrorType {
+  kBadData,
+  kExecution,
+  kTimeout,
+  kCanceled,
+  kInternal,
+  kNotFound,
+  kUnavailable
+};
 
 HttpResponse ApiError(ErrorType type, absl::string_view message);
 // bad_data: `invalid parameter "<name>": <message>`.

@@ -11,7 +11,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-
 #include "query/parser/parser.h"
 #include "server/api/api.h"
 #include "server/api/api_response.h"
@@ -42,8 +41,7 @@ absl::StatusOr<std::vector<std::vector<Matcher>>> MatcherSets(const Params& p) {
       }
     }
     if (!non_empty) {
-      return absl::InvalidArgumentError(
-          "match[] must contain at least one non-empty matcher");
+      return absl::InvalidArgumentError("match[] must contain at least one non-empty matcher");
     }
     sets.push_back(vs.matchers);
   }
@@ -129,8 +127,7 @@ std::string UnescapeLabelNameInPath(absl::string_view s) {
     }
     const size_t end = s.find('_', i + 1);
     uint32_t cp = 0;
-    if (end == absl::string_view::npos ||
-        !absl::SimpleHexAtoi(s.substr(i + 1, end - i - 1), &cp)) {
+    if (end == absl::string_view::npos || !absl::SimpleHexAtoi(s.substr(i + 1, end - i - 1), &cp)) {
       return std::string(s);  // Not valid escaping: take it literally.
     }
     // UTF-8 encode cp.
@@ -159,7 +156,8 @@ std::string UnescapeLabelNameInPath(absl::string_view s) {
 HttpResponse Api::SeriesEndpoint(const HttpRequest& req) {
   absl::StatusOr<Params> params = Params::Parse(req.query, req.Header("content-type"), req.body);
   if (!params.ok()) return ApiError(ErrorType::kBadData, params.status().message());
-  if (!params->Has("match[]")) return ApiError(ErrorType::kBadData, "no match[] parameter provided");
+  if (!params->Has("match[]"))
+    return ApiError(ErrorType::kBadData, "no match[] parameter provided");
   const Selection sel = ParseSelection(*params);
   if (sel.error.has_value()) return *sel.error;
   std::set<Labels> found;

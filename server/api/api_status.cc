@@ -12,7 +12,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-
 #include "query/parser/parser.h"
 #include "server/api/api.h"
 #include "server/api/api_response.h"

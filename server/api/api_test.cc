@@ -2,9 +2,8 @@
 // spoken to over real HTTP.
 #include "server/api/api.h"
 
-#include <zlib.h>
-
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cmath>
 #include <string>
@@ -14,7 +13,6 @@
 #include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-
 #include "ingest/remote_write.h"
 #include "server/cmd/ember_server.h"
 #include "tests/testutil/ember_server_fixture.h"
@@ -79,8 +77,10 @@ TEST_F(ApiTest, ScalarsAndSpecialValuesAreFormattedAsPrometheusDoes) {
             "[1700000000,\"+Inf\"]}}");
   EXPECT_THAT(Query("-1/0").body, HasSubstr("\"-Inf\""));
   EXPECT_THAT(Query("0/0").body, HasSubstr("\"NaN\""));
-  EXPECT_THAT(Query("0.1+0.2", kT0 + 781).body, HasSubstr("[1700000000.781,\"0.30000000000000004\"]"));
-  EXPECT_THAT(Query("\"text\"").body, HasSubstr("\"resultType\":\"string\",\"result\":[1700000000,\"text\"]"));
+  EXPECT_THAT(Query("0.1+0.2", kT0 + 781).body,
+              HasSubstr("[1700000000.781,\"0.30000000000000004\"]"));
+  EXPECT_THAT(Query("\"text\"").body,
+              HasSubstr("\"resultType\":\"string\",\"result\":[1700000000,\"text\"]"));
 }
 
 TEST_F(ApiTest, RangeQueryByFormPostWithEncodedNamesAndCompoundStep) {
@@ -191,10 +191,10 @@ TEST_F(ApiTest, StatusEndpointsGrafanaReadsAnswer) {
   EXPECT_EQ(r.status, 200);
   EXPECT_THAT(r.body, HasSubstr("\"version\":\"3.0.0\""));
   EXPECT_THAT(r.body, HasSubstr("\"emberVersion\":"));
-  for (const char* path : {"/api/v1/status/runtimeinfo", "/api/v1/status/flags",
-                           "/api/v1/status/tsdb", "/api/v1/rules", "/api/v1/alerts",
-                           "/api/v1/query_exemplars?query=up&start=0&end=1", "/api/v1/metadata",
-                           "/api/v1/targets", "/-/healthy", "/-/ready"}) {
+  for (const char* path :
+       {"/api/v1/status/runtimeinfo", "/api/v1/status/flags", "/api/v1/status/tsdb",
+        "/api/v1/rules", "/api/v1/alerts", "/api/v1/query_exemplars?query=up&start=0&end=1",
+        "/api/v1/metadata", "/api/v1/targets", "/-/healthy", "/-/ready"}) {
     r = Get(path);
     EXPECT_EQ(r.status, 200) << path << ": " << r.body;
   }
@@ -237,8 +237,7 @@ TEST_F(ApiTest, BadLabelsRejectTheWholeRequestWith400) {
 }
 
 TEST_F(ApiTest, OutOfOrderSamplesInOneRequestAre400AndOnlyStoredOnesAcknowledged) {
-  HttpResult r = RemoteWrite(
-      {MakeSeries({{"__name__", "ooo"}}, {{kT0 + 1000, 2}, {kT0, 1}})});
+  HttpResult r = RemoteWrite({MakeSeries({{"__name__", "ooo"}}, {{kT0 + 1000, 2}, {kT0, 1}})});
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.body, HasSubstr("1 of 2 samples refused"));
   EXPECT_THAT(Query("ooo", kT0 + 1000).body, HasSubstr("\"2\""));
@@ -252,10 +251,10 @@ TEST_F(ApiTest, OutOfOrderSamplesInOneRequestAre400AndOnlyStoredOnesAcknowledged
 }
 
 TEST_F(ApiTest, Utf8NamesAreAcceptedAndReadBackExactly) {
-  ASSERT_EQ(RemoteWrite({MakeSeries({{"__name__", "model.latency ü"}, {"host.name", "ø-1"}},
-                                    {{kT0, 7}})})
-                .status,
-            204);
+  ASSERT_EQ(
+      RemoteWrite({MakeSeries({{"__name__", "model.latency ü"}, {"host.name", "ø-1"}}, {{kT0, 7}})})
+          .status,
+      204);
   HttpResult r = Query("{\"model.latency ü\"}");
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_THAT(r.body, HasSubstr("{\"__name__\":\"model.latency ü\",\"host.name\":\"ø-1\"}"));
@@ -267,10 +266,11 @@ TEST_F(ApiTest, RemoteWriteTwoAnswersWrittenCountHeaders) {
   ingest::DecodedBatch b;
   b.kind = ingest::PositionKind::kTimeseries;
   b.series.push_back(MakeSeries({{"__name__", "v2_metric"}, {"k", "v"}}, {{kT0, 1}, {kT0 + 1, 2}}));
-  HttpResult r = Post("/api/v1/write", ingest::EncodeRemoteWriteV2(b),
-                      {{"Content-Encoding", "snappy"},
-                       {"Content-Type", "application/x-protobuf;proto=io.prometheus.write.v2.Request"},
-                       {"X-Prometheus-Remote-Write-Version", "2.0.0"}});
+  HttpResult r =
+      Post("/api/v1/write", ingest::EncodeRemoteWriteV2(b),
+           {{"Content-Encoding", "snappy"},
+            {"Content-Type", "application/x-protobuf;proto=io.prometheus.write.v2.Request"},
+            {"X-Prometheus-Remote-Write-Version", "2.0.0"}});
   EXPECT_EQ(r.status, 204) << r.body;
   EXPECT_EQ(r.Header("x-prometheus-remote-write-samples-written"), "2");
   EXPECT_THAT(Query("v2_metric", kT0 + 1).body, HasSubstr("\"2\""));
@@ -284,8 +284,8 @@ TEST_F(ApiTest, TextImportStoresSamplesMetadataAndReportsBadLines) {
       "# TYPE jobs_total counter\n"
       "jobs_total{queue=\"q1\"} 3 1700000000000\n"
       "jobs_total{queue=\"q2\"} 4\n";
-  HttpResult r = Post("/api/v1/import/prometheus?extra_label=env%3Dtest&timestamp=1700000000",
-                      text, {{"Content-Type", "text/plain"}});
+  HttpResult r = Post("/api/v1/import/prometheus?extra_label=env%3Dtest&timestamp=1700000000", text,
+                      {{"Content-Type", "text/plain"}});
   ASSERT_EQ(r.status, 204) << r.body;
   EXPECT_THAT(Query("sum(jobs_total{env=\"test\"})").body, HasSubstr("\"7\""));
   EXPECT_EQ(Get("/api/v1/metadata?metric=jobs_total").body,
@@ -348,7 +348,8 @@ TEST_F(ApiTest, MetricsPageCountsRequestsAndSelfScrapeStoresThem) {
   Get("/api/v1/query?query=1");
   HttpResult m = Get("/metrics");
   EXPECT_EQ(m.status, 200);
-  EXPECT_THAT(m.body, HasSubstr("ember_http_requests_total{handler=\"/api/v1/query\",code=\"200\"} 1"));
+  EXPECT_THAT(m.body,
+              HasSubstr("ember_http_requests_total{handler=\"/api/v1/query\",code=\"200\"} 1"));
   EXPECT_THAT(m.body, HasSubstr("# TYPE ember_http_request_duration_seconds histogram"));
   EXPECT_THAT(m.body, HasSubstr("ember_query_duration_seconds_count{kind=\"instant\"} 1"));
   EXPECT_THAT(m.body, HasSubstr("ember_head_series "));

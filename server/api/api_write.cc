@@ -12,15 +12,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-
 #include "ingest/influx.h"
 #include "ingest/ingester.h"
 #include "ingest/text_format.h"
 #include "server/api/api.h"
 #include "server/api/api_response.h"
 #include "server/http/json.h"
-#include "util/status_macros.h"
 #include "util/clock.h"
+#include "util/status_macros.h"
 
 namespace ember::server {
 namespace {
@@ -131,16 +130,16 @@ HttpResponse Api::ImportPrometheus(const HttpRequest& req) {
   if (!params.ok()) return ApiError(ErrorType::kBadData, params.status().message());
   ingest::DecodeOptions decode;
   ingest::TextFormatOptions& opts = decode.text;
-  opts.openmetrics = absl::StartsWith(std::string(req.Header("content-type")),
-                                     "application/openmetrics-text");
+  opts.openmetrics =
+      absl::StartsWith(std::string(req.Header("content-type")), "application/openmetrics-text");
   absl::StatusOr<int64_t> ts = TimeOr(*params, "timestamp", util::NowMs());
   if (!ts.ok()) return BadParam("timestamp", ts.status());
   opts.default_timestamp_ms = *ts;
   for (const std::string& el : params->GetAll("extra_label")) {
     std::pair<std::string, std::string> kv = absl::StrSplit(el, absl::MaxSplits('=', 1));
     if (kv.first.empty() || el.find('=') == std::string::npos) {
-      return BadParam("extra_label", absl::InvalidArgumentError(absl::StrCat(
-                                         "expected name=value, got \"", el, "\"")));
+      return BadParam("extra_label", absl::InvalidArgumentError(
+                                         absl::StrCat("expected name=value, got \"", el, "\"")));
     }
     opts.extra_labels.push_back(Label{kv.first, kv.second});
   }
@@ -199,8 +198,8 @@ absl::Status Api::SelfScrape(int64_t now_ms) {
   opts.extra_labels = {Label{"job", "ember"}, Label{"instance", options_.instance}};
   ingest::DecodedBatch batch;
   if (absl::Status s = ingest::ParseTextFormat(text, opts, &batch); !s.ok()) {
-    return absl::InternalError(absl::StrCat("self-scrape: own /metrics does not parse: ",
-                                            s.message()));
+    return absl::InternalError(
+        absl::StrCat("self-scrape: own /metrics does not parse: ", s.message()));
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -53,10 +53,11 @@ inline constexpr int64_t kMaxTimeMs = 9223309901257974999;
 // which give kMinTimeMs and kMaxTimeMs. Returns milliseconds: a float's fraction rounded to
 // the nearest millisecond (as Prometheus does), an RFC 3339 time's truncated. Accepts what Go's
 // strconv.ParseFloat does ("1.5e9", "+1", "0x1p4"); infinities and floats beyond the int64
-// range of milliseconds are InvalidArgument ("... out of the range of int64 milliseconds"). RFC 3339 as Go's time.Parse(RFC3339Nano)
-// reads it: four-digit year, 'T', 'Z' or ±hh:mm, an optional fraction (digits past the 9th
-// ignored), and the corners Go's fallback parser allows (one-digit hour, ',' before the
-// fraction, offsets up to 24:00 and minute 60). InvalidArgument (also for "NaN"):
+// range of milliseconds are InvalidArgument ("... out of the range of int64 milliseconds"). RFC
+// 3339 as Go's time.Parse(RFC3339Nano) reads it: four-digit year, 'T', 'Z' or ±hh:mm, an optional
+// fraction (digits past the 9th ignored), and the corners Go's fallback parser allows (one-digit
+// hour, ',' before the fraction, offsets up to 24:00 and minute 60). InvalidArgument (also for
+// "NaN"):
 //   cannot parse "x" to a valid timestamp
 absl::StatusOr<int64_t> ParseTimeParam(std::string_view s);
 

@@ -175,8 +175,8 @@ TEST(ParseTimeParamTest, FloatSecondsRoundToTheMillisecond) {
       {"-1435781451.781", -1435781451781},
       {".5", 500},
       {"5.", 5000},
-      {"0x1p4", 16000},  // Go's ParseFloat takes hexadecimal floats.
-      {"1e-400", 0},     // Underflow is 0 in Go, not an error.
+      {"0x1p4", 16000},                           // Go's ParseFloat takes hexadecimal floats.
+      {"1e-400", 0},                              // Underflow is 0 in Go, not an error.
       {"9000000000000000", 9000000000000000000},  // Near the end of int64 milliseconds.
   };
   for (const Case& c : cases) {
@@ -292,16 +292,15 @@ TEST(ParseTimeParamTest, RejectsWhatPrometheusRejects) {
 
 TEST(ParseTimeParamTest, RejectsTimesBeyondInt64Milliseconds) {
   // Prometheus would wrap these around (Go's float to int64 conversion); they get a clear error.
-  const std::string inputs[] = {"1e300", "-1e300", "Inf", "+inf", "-Infinity", "9.3e15",
-                                "-9.3e15"};
+  const std::string inputs[] = {"1e300", "-1e300", "Inf", "+inf", "-Infinity", "9.3e15", "-9.3e15"};
   for (const std::string& in : inputs) {
     SCOPED_TRACE(in);
     absl::StatusOr<int64_t> got = ParseTimeParam(in);
     ASSERT_FALSE(got.ok()) << *got;
     EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_EQ(got.status().message(),
-              "cannot parse \"" + in +
-                  "\" to a valid timestamp: out of the range of int64 milliseconds");
+    EXPECT_EQ(
+        got.status().message(),
+        "cannot parse \"" + in + "\" to a valid timestamp: out of the range of int64 milliseconds");
   }
 }
 

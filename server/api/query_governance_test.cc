@@ -16,7 +16,6 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-
 #include "ingest/remote_write.h"
 #include "server/cmd/ember_server.h"
 #include "tests/testutil/ember_server_fixture.h"
@@ -91,9 +90,9 @@ TEST_F(QueryGovernanceTest, WritesHealthAndMetricsAreServedWhileEveryWorkerIsBus
   up.labels = {{"__name__", "up"}};
   up.samples = {{86'400'000, 1}};
   b.series.push_back(std::move(up));
-  absl::StatusOr<HttpResult> w =
-      client_->Request("POST", "/api/v1/write", ingest::EncodeRemoteWriteV1(b),
-                       {{"Content-Encoding", "snappy"}, {"Content-Type", "application/x-protobuf"}});
+  absl::StatusOr<HttpResult> w = client_->Request(
+      "POST", "/api/v1/write", ingest::EncodeRemoteWriteV1(b),
+      {{"Content-Encoding", "snappy"}, {"Content-Type", "application/x-protobuf"}});
   ASSERT_TRUE(w.ok());
   EXPECT_EQ(w->status, 204) << w->body;
   // No queue (max_queued=0): another query is refused at once, with Prometheus's shape.
@@ -102,7 +101,7 @@ TEST_F(QueryGovernanceTest, WritesHealthAndMetricsAreServedWhileEveryWorkerIsBus
   EXPECT_THAT(refused.body, HasSubstr("\"errorType\":\"unavailable\""));
   EXPECT_THAT(refused.body, HasSubstr("query.max-concurrency"));
   EXPECT_EQ(QueriesStat("running"), 1);  // The slow one was running all along.
-  close(fd);  // The client leaves: its query is cancelled.
+  close(fd);                             // The client leaves: its query is cancelled.
   ASSERT_TRUE(WaitForStat("cancelled", 1));
   EXPECT_TRUE(WaitForStat("running", 0));
   EXPECT_EQ(QueriesStat("rejected"), 1);
@@ -113,8 +112,8 @@ TEST_F(QueryGovernanceTest, WritesHealthAndMetricsAreServedWhileEveryWorkerIsBus
 
 TEST_F(QueryGovernanceTest, TimeoutEndsAQueryWith503Timeout) {
   Start();
-  HttpResult r = Get(absl::StrCat("/api/v1/query?time=86400&timeout=200ms&query=",
-                                  UrlEncode(kSlowQuery)));
+  HttpResult r =
+      Get(absl::StrCat("/api/v1/query?time=86400&timeout=200ms&query=", UrlEncode(kSlowQuery)));
   EXPECT_EQ(r.status, 503);
   EXPECT_THAT(r.body, HasSubstr("\"errorType\":\"timeout\""));
   EXPECT_TRUE(WaitForStat("timedOut", 1));
@@ -128,8 +127,8 @@ TEST_F(QueryGovernanceTest, MemoryBudgetEndsAQueryWith422BeforeTheAllocatorFails
   EXPECT_THAT(r.body, HasSubstr("\"errorType\":\"execution\""));
   EXPECT_THAT(r.body, HasSubstr("query.max-memory-bytes"));
   // A subquery of 3e11 steps is refused before any buffer exists.
-  HttpResult huge = Get(absl::StrCat("/api/v1/query?query=",
-                                     UrlEncode("count_over_time(vector(1)[10y:1ms])")));
+  HttpResult huge =
+      Get(absl::StrCat("/api/v1/query?query=", UrlEncode("count_over_time(vector(1)[10y:1ms])")));
   EXPECT_EQ(huge.status, 422);
   EXPECT_THAT(huge.body, HasSubstr("too many samples"));
   EXPECT_TRUE(WaitForStat("overLimit", 2));  // Counted just after the answer is handed over.

@@ -17,10 +17,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "ember/db.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-
-#include "ember/db.h"
 #include "ingest/proto/remote_v2.pb.h"
 #include "ingest/remote_write.h"
 #include "server/api/api.h"
@@ -210,14 +209,16 @@ TEST_F(RemoteWriteReceiverTest, ContentTypeIsMatchedAsRfc9110Says) {
         "application/x-protobuf;charset=utf-8;proto=io.prometheus.write.v2.Request",
         "application/x-protobuf;;proto = io.prometheus.write.v2.Request"}) {
     SCOPED_TRACE(type);
-    HttpResult r = PostWrite(ingest::EncodeRemoteWriteV2(Batch({Series({{"__name__", "up"}}, 1, ++t)})),
-                        {{"Content-Type", type}});
+    HttpResult r =
+        PostWrite(ingest::EncodeRemoteWriteV2(Batch({Series({{"__name__", "up"}}, 1, ++t)})),
+                  {{"Content-Type", type}});
     EXPECT_EQ(r.status, 204) << r.body;
     EXPECT_EQ(Written(r), "1/0/0");
   }
   // The 1.0 message named explicitly.
-  HttpResult r = PostWrite(ingest::EncodeRemoteWriteV1(Batch({Series({{"__name__", "up"}}, 1, ++t)})),
-                      {{"Content-Type", "application/x-protobuf;proto=prometheus.WriteRequest"}});
+  HttpResult r =
+      PostWrite(ingest::EncodeRemoteWriteV1(Batch({Series({{"__name__", "up"}}, 1, ++t)})),
+                {{"Content-Type", "application/x-protobuf;proto=prometheus.WriteRequest"}});
   EXPECT_EQ(r.status, 204) << r.body;
   EXPECT_EQ(Written(r), "//");
 }

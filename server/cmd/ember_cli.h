@@ -11,9 +11,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "gflags/gflags.h"
-
 #include "ember/db.h"
+#include "gflags/gflags.h"
 #include "query/engine.h"
 
 DECLARE_string(data_dir);

@@ -23,22 +23,21 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "gflags/gflags.h"
-
 #include "ember/db.h"
+#include "examples/model-serving/scrape_data.h"
+#include "gflags/gflags.h"
 #include "ingest/influx.h"
 #include "ingest/text_format.h"
 #include "ingest/write_path.h"
 #include "query/engine.h"
 #include "rules/rule_file.h"
-#include "server/config/config.h"
-#include "server/cmd/ember_cli.h"
-#include "server/cmd/ember_server.h"
-#include "server/http/json.h"
 #include "server/api/params.h"
 #include "server/api/query_json.h"
+#include "server/cmd/ember_cli.h"
+#include "server/cmd/ember_server.h"
+#include "server/config/config.h"
+#include "server/http/json.h"
 #include "server/version.h"
-#include "examples/model-serving/scrape_data.h"
 
 // Where and how to store.
 DEFINE_string(data_dir, "./data", "Data directory (created when missing)");
@@ -94,8 +93,9 @@ DEFINE_string(time, "", "query: evaluation time, Unix seconds or RFC 3339 (defau
 DEFINE_string(start, "", "query: start of a range query");
 DEFINE_string(end, "", "query: end of a range query (default now)");
 DEFINE_string(step, "", "query: step of a range query (e.g. 15s); makes it a range query");
-DEFINE_string(format, "", "query: table or json; import: prometheus, openmetrics or influx "
-                          "(default: by file extension, .om/.influx/.lp, else prometheus)");
+DEFINE_string(format, "",
+              "query: table or json; import: prometheus, openmetrics or influx "
+              "(default: by file extension, .om/.influx/.lp, else prometheus)");
 // import.
 DEFINE_string(extra_label, "", "import: labels added to every series, name=value[,name=value]");
 DEFINE_string(import_timestamp, "", "import: timestamp of samples without one (default now)");
@@ -152,8 +152,8 @@ absl::StatusOr<ember::Options> MakeOptions() {
   } else if (FLAGS_sync_policy == "none") {
     o.sync_policy = ember::SyncPolicy::kNoSync;
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--sync_policy: \"", FLAGS_sync_policy, "\" is not one of group, each, none"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--sync_policy: \"", FLAGS_sync_policy, "\" is not one of group, each, none"));
   }
   return o;
 }
@@ -219,15 +219,15 @@ int Serve() {
   for (const auto& f : flags) {
     if (f.filename.find("ember_main") == std::string::npos) continue;
     const bool secret = absl::StrContains(f.name, "password") || absl::StrContains(f.name, "token");
-    so.api.flags.emplace_back(f.name, secret && !f.current_value.empty() ? "<secret>"
-                                                                         : f.current_value);
+    so.api.flags.emplace_back(f.name,
+                              secret && !f.current_value.empty() ? "<secret>" : f.current_value);
   }
   so.http.listen_address = FLAGS_listen_address;
   so.http.threads = FLAGS_http_threads;
   so.http.max_connections = FLAGS_web_max_connections;
   {
-    absl::StatusOr<int64_t> header = FlagDuration("web_read_header_timeout",
-                                                  FLAGS_web_read_header_timeout);
+    absl::StatusOr<int64_t> header =
+        FlagDuration("web_read_header_timeout", FLAGS_web_read_header_timeout);
     if (!header.ok()) return Fail(header.status());
     absl::StatusOr<int64_t> body = FlagDuration("web_read_timeout", FLAGS_web_read_timeout);
     if (!body.ok()) return Fail(body.status());
@@ -337,16 +337,18 @@ int main(int argc, char** argv) {
   if (cmd == "compact") return Compact(dir);
   if (cmd == "query") {
     if (args.size() != 1) {
-      std::fprintf(stderr, "usage: ember query EXPR [--data_dir=DIR] [--time=T | --start=T "
-                           "--end=T --step=D] [--format=table|json]\n");
+      std::fprintf(stderr,
+                   "usage: ember query EXPR [--data_dir=DIR] [--time=T | --start=T "
+                   "--end=T --step=D] [--format=table|json]\n");
       return 2;
     }
     return Query(FLAGS_data_dir, args[0]);
   }
   if (cmd == "import") {
     if (args.empty()) {
-      std::fprintf(stderr, "usage: ember import FILE... [--data_dir=DIR] [--format=F] "
-                           "[--extra_label=name=value]\n");
+      std::fprintf(stderr,
+                   "usage: ember import FILE... [--data_dir=DIR] [--format=F] "
+                   "[--extra_label=name=value]\n");
       return 2;
     }
     return Import(args);

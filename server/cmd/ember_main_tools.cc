@@ -16,21 +16,20 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "gflags/gflags.h"
-
 #include "ember/db.h"
+#include "examples/model-serving/scrape_data.h"
+#include "gflags/gflags.h"
 #include "ingest/influx.h"
 #include "ingest/text_format.h"
 #include "ingest/write_path.h"
 #include "query/engine.h"
 #include "rules/rule_file.h"
-#include "server/config/config.h"
-#include "server/cmd/ember_cli.h"
-#include "server/http/json.h"
 #include "server/api/params.h"
 #include "server/api/query_json.h"
+#include "server/cmd/ember_cli.h"
+#include "server/config/config.h"
+#include "server/http/json.h"
 #include "server/version.h"
-#include "examples/model-serving/scrape_data.h"
 #include "util/clock.h"
 
 namespace ember_cli {
@@ -137,7 +136,7 @@ int Import(const std::vector<std::string>& files) {
     const std::string body = buf.str();
     std::string format = FLAGS_format;
     if (format.empty()) {
-      format = absl::EndsWith(file, ".om")                                     ? "openmetrics"
+      format = absl::EndsWith(file, ".om")                                      ? "openmetrics"
                : absl::EndsWith(file, ".influx") || absl::EndsWith(file, ".lp") ? "influx"
                                                                                 : "prometheus";
     }
@@ -160,8 +159,10 @@ int Import(const std::vector<std::string>& files) {
     }
     if (!s.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat(file, ": ", s.message())));
     absl::StatusOr<ember::ingest::WriteOutcome> out = ember::ingest::WriteBatch(db->get(), batch);
-    if (!out.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat(file, ": ", out.status().message())));
-    for (const std::string& e : out->errors) std::fprintf(stderr, "%s: %s\n", file.c_str(), e.c_str());
+    if (!out.ok())
+      return Fail(absl::InvalidArgumentError(absl::StrCat(file, ": ", out.status().message())));
+    for (const std::string& e : out->errors)
+      std::fprintf(stderr, "%s: %s\n", file.c_str(), e.c_str());
     std::printf("%s: %lld samples stored, %lld refused\n", file.c_str(),
                 (long long)out->samples_stored, (long long)out->samples_refused);
     total += out->samples_stored;
@@ -252,8 +253,8 @@ int Demo() {
   // Continue after what an earlier run stored, so a second run appends instead of colliding.
   ember::model_serving::ScrapeDataOptions data;
   data.targets = FLAGS_targets;
-  data.start_ms = std::max<int64_t>(now - int64_t(FLAGS_hours) * 3600 * 1000,
-                                    before->max_time_ms + 60'000);
+  data.start_ms =
+      std::max<int64_t>(now - int64_t(FLAGS_hours) * 3600 * 1000, before->max_time_ms + 60'000);
   ember::model_serving::ScrapeData gen(data);
   std::printf("ember demo: %d model servers, %zu series, 15 s scrapes from %s ago into %s\n",
               FLAGS_targets, gen.series().size(),
@@ -280,11 +281,11 @@ int Demo() {
     stored += r->samples_stored;
     rejected += static_cast<int64_t>(r->rejected.size());
   }
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("appended %lld samples in %.2f s: %.2f M samples/s durable (group commit); "
-              "%lld rejected\n",
-              (long long)stored, secs, stored / secs / 1e6, (long long)rejected);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf(
+      "appended %lld samples in %.2f s: %.2f M samples/s durable (group commit); "
+      "%lld rejected\n",
+      (long long)stored, secs, stored / secs / 1e6, (long long)rejected);
   std::printf("\nthroughput, p99 latency and error ratio per model, by PromQL:\n");
   ember::query::Engine engine(db->get(), ember::query::EngineOptions{});
   for (const char* q : kDemoQueries) {
@@ -299,8 +300,8 @@ int Demo() {
   if (!st.ok()) return Fail(st.status());
   PrintStats(*st);
   if (absl::Status s = (*db)->Close(); !s.ok()) return Fail(s);
-  std::printf("\nData kept in %s; `ember serve --data_dir=%s` serves it.\n",
-              FLAGS_data_dir.c_str(), FLAGS_data_dir.c_str());
+  std::printf("\nData kept in %s; `ember serve --data_dir=%s` serves it.\n", FLAGS_data_dir.c_str(),
+              FLAGS_data_dir.c_str());
   return 0;
 }
 

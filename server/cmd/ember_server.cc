@@ -35,8 +35,8 @@ absl::Status EmberServer::Start() {
       ScrapeManagerOptions scrape_options;
       scrape_options.ingester = api_->ingester();
       scrape_ = std::make_unique<ScrapeManager>(db_.get(), &metrics_, scrape_options);
-      rules_ = std::make_unique<RuleManager>(db_.get(), &metrics_, notifier_.get(),
-                                             executor_.get());
+      rules_ =
+          std::make_unique<RuleManager>(db_.get(), &metrics_, notifier_.get(), executor_.get());
       absl::MutexLock lock(&reload_mu_);
       s = ApplyConfig(*config);
     }
@@ -91,9 +91,8 @@ void EmberServer::HousekeepingLoop() {
     if (trim) malloc_trim(0);
     mu_.Lock();
     // Wakes within a second, or at Stop().
-    const int64_t wait = interval > 0 ? std::min<int64_t>(1000, std::max<int64_t>(
-                                                                     1, next_scrape - now))
-                                      : 1000;
+    const int64_t wait =
+        interval > 0 ? std::min<int64_t>(1000, std::max<int64_t>(1, next_scrape - now)) : 1000;
     mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(wait));
   }
 }

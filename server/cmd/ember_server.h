@@ -11,16 +11,15 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-
 #include "ember/db.h"
 #include "ember/options.h"
 #include "query/executor.h"
-#include "server/api/api.h"
-#include "server/http/http_server.h"
-#include "server/config/config.h"
-#include "server/metrics/metrics.h"
 #include "server/alerting/notifier.h"
 #include "server/alerting/rule_manager.h"
+#include "server/api/api.h"
+#include "server/config/config.h"
+#include "server/http/http_server.h"
+#include "server/metrics/metrics.h"
 #include "server/scrape/scrape_manager.h"
 
 namespace ember::server {

@@ -16,8 +16,8 @@
 #include "absl/strings/str_format.h"
 #include "ember/labels.h"
 #include "server/scrape/relabel.h"
-#include "util/status_macros.h"
 #include "util/duration.h"
+#include "util/status_macros.h"
 #include "util/yaml.h"
 
 namespace ember::server {
@@ -174,8 +174,7 @@ class ConfigParser : public yaml::Reader {
   absl::StatusOr<std::vector<StaticConfig>> ParseStaticConfigs(
       const YAML::Node& n, std::string_view path, std::vector<TargetNode>* targets) const;
   absl::Status CheckTargets(const std::vector<TargetNode>& targets, bool addresses) const;
-  absl::StatusOr<RelabelConfig> ParseRelabelStep(const YAML::Node& n,
-                                                         std::string_view path) const;
+  absl::StatusOr<RelabelConfig> ParseRelabelStep(const YAML::Node& n, std::string_view path) const;
   absl::Status ParseRelabelConfigs(const YAML::Node& n, std::string_view path,
                                    std::vector<RelabelConfig>* steps,
                                    std::shared_ptr<const Relabeler>* compiled) const;
@@ -340,7 +339,7 @@ absl::StatusOr<AlertmanagerConfig> ConfigParser::ParseAlertmanager(const YAML::N
 }
 
 absl::StatusOr<RelabelConfig> ConfigParser::ParseRelabelStep(const YAML::Node& n,
-                                                                     std::string_view path) const {
+                                                             std::string_view path) const {
   EMBER_ASSIGN_OR_RETURN(std::vector<Field> fields, Fields(n, path));
   RelabelConfig step;
   for (const Field& f : fields) {
@@ -371,9 +370,9 @@ absl::StatusOr<RelabelConfig> ConfigParser::ParseRelabelStep(const YAML::Node& n
 
 // Parses the steps of `n` and compiles them. Each step is first compiled on its own, so that an
 // error points at the step's line rather than at the list.
-absl::Status ConfigParser::ParseRelabelConfigs(
-    const YAML::Node& n, std::string_view path, std::vector<RelabelConfig>* steps,
-    std::shared_ptr<const Relabeler>* compiled) const {
+absl::Status ConfigParser::ParseRelabelConfigs(const YAML::Node& n, std::string_view path,
+                                               std::vector<RelabelConfig>* steps,
+                                               std::shared_ptr<const Relabeler>* compiled) const {
   EMBER_ASSIGN_OR_RETURN(std::vector<YAML::Node> items, Items(n, path, "empty relabel step"));
   steps->clear();
   for (size_t i = 0; i < items.size(); ++i) {

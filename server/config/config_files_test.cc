@@ -1,5 +1,3 @@
-#include "server/config/config.h"
-
 #include <stdlib.h>
 
 #include <cstdint>
@@ -13,6 +11,7 @@
 #include "ember/labels.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/config/config.h"
 #include "server/scrape/relabel.h"
 
 namespace ember::server {

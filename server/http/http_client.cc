@@ -27,11 +27,16 @@ constexpr auto kAbortPollInterval = std::chrono::milliseconds(50);
 
 const char* HttpClientStageName(HttpClientStage stage) {
   switch (stage) {
-    case HttpClientStage::kResolve: return "resolve";
-    case HttpClientStage::kConnect: return "connect";
-    case HttpClientStage::kWrite: return "write";
-    case HttpClientStage::kRead: return "read";
-    case HttpClientStage::kDone: return "done";
+    case HttpClientStage::kResolve:
+      return "resolve";
+    case HttpClientStage::kConnect:
+      return "connect";
+    case HttpClientStage::kWrite:
+      return "write";
+    case HttpClientStage::kRead:
+      return "read";
+    case HttpClientStage::kDone:
+      return "done";
   }
   return "done";
 }

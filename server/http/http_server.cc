@@ -223,9 +223,8 @@ void HttpServer::Impl::Stop(int64_t grace_ms) {
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
     : impl_(std::make_unique<Impl>(
-          std::move(options), [h = std::move(handler)](HttpRequest request, HttpReply reply) {
-            reply(h(request));
-          })) {}
+          std::move(options),
+          [h = std::move(handler)](HttpRequest request, HttpReply reply) { reply(h(request)); })) {}
 
 HttpServer::HttpServer(HttpServerOptions options, HttpAsyncHandler handler)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}

@@ -26,10 +26,10 @@
 namespace ember::server {
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // Percent-decoded path without the query: "/api/v1/label/job/values".
+  std::string method;    // "GET", "POST", ...
+  std::string path;      // Percent-decoded path without the query: "/api/v1/label/job/values".
   std::string raw_path;  // The path as sent (not decoded).
-  std::string query;   // Raw query string after '?', not decoded ("" when absent).
+  std::string query;     // Raw query string after '?', not decoded ("" when absent).
   // Header names lower-cased.
   std::vector<std::pair<std::string, std::string>> headers;
   // Already gunzipped when the request had Content-Encoding: gzip; that header is then dropped

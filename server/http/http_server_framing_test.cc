@@ -1,7 +1,5 @@
 // The HTTP server: methods and framing it refuses (RFC 9110/9112), slow headers, the connection
 // cap, HTTP/2, async handlers and client hang-ups.
-#include "server/http/http_server.h"
-
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -17,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-
+#include "server/http/http_server.h"
 #include "server/http/http_server_test_util.h"
 
 namespace ember::server {
@@ -27,8 +25,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using ::testing::HasSubstr;
-using ::testing::StartsWith;
 using http_test::EchoHandler;
 using http_test::FixedBody;
 using http_test::Get;
@@ -42,6 +38,8 @@ using http_test::Response;
 using http_test::StartServer;
 using http_test::Str;
 using http_test::TestClient;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 TEST(HttpServerTest, UnknownAndLowerCaseMethodsAre501) {
   EchoHandler echo;
@@ -50,8 +48,8 @@ TEST(HttpServerTest, UnknownAndLowerCaseMethodsAre501) {
   for (const std::string& method : cases) {
     SCOPED_TRACE(method.substr(0, 16));
     TestClient client(server->port());
-    ASSERT_FALSE(client.WriteRaw(absl::StrCat(method, " /api/v1/query?query=up HTTP/1.1\r\n",
-                                              "Host: 127.0.0.1\r\n\r\n")));
+    ASSERT_FALSE(client.WriteRaw(
+        absl::StrCat(method, " /api/v1/query?query=up HTTP/1.1\r\n", "Host: 127.0.0.1\r\n\r\n")));
     Response res;
     ASSERT_FALSE(client.Read(&res));
     EXPECT_EQ(res.result_int(), 501);
@@ -95,9 +93,9 @@ TEST(HttpServerTest, ChunkedBodyIsAccepted) {
   EchoHandler echo;
   auto server = StartServer(LocalOptions(), echo.handler());
   TestClient client(server->port());
-  ASSERT_FALSE(client.WriteRaw(
-      "POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "5\r\nhello\r\n0\r\n\r\n"));
+  ASSERT_FALSE(
+      client.WriteRaw("POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "5\r\nhello\r\n0\r\n\r\n"));
   Response res;
   ASSERT_FALSE(client.Read(&res));
   EXPECT_EQ(res.result_int(), 200);

@@ -1,7 +1,5 @@
 // The HTTP server: authentication, handler failures, Stop() and its grace, timeouts, listen
 // addresses, many clients.
-#include "server/http/http_server.h"
-
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -17,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-
+#include "server/http/http_server.h"
 #include "server/http/http_server_test_util.h"
 
 namespace ember::server {
@@ -27,8 +25,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using ::testing::HasSubstr;
-using ::testing::StartsWith;
 using http_test::EchoHandler;
 using http_test::FixedBody;
 using http_test::Get;
@@ -42,6 +38,8 @@ using http_test::Response;
 using http_test::StartServer;
 using http_test::Str;
 using http_test::TestClient;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 TEST(HttpServerTest, BearerTokenIsRequiredWhenSet) {
   struct Case {

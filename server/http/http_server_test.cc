@@ -17,7 +17,6 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-
 #include "server/http/http_server_test_util.h"
 
 namespace ember::server {
@@ -27,8 +26,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using ::testing::HasSubstr;
-using ::testing::StartsWith;
 using http_test::EchoHandler;
 using http_test::FixedBody;
 using http_test::Get;
@@ -42,6 +39,8 @@ using http_test::Response;
 using http_test::StartServer;
 using http_test::Str;
 using http_test::TestClient;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 TEST(HttpServerTest, HandlerSeesMethodPathQueryHeadersAndBody) {
   std::mutex mu;

@@ -3,11 +3,14 @@
 #ifndef EMBER_SERVER_HTTP_HTTP_SERVER_TEST_UTIL_H_
 #define EMBER_SERVER_HTTP_HTTP_SERVER_TEST_UTIL_H_
 
-#include "server/http/http_server.h"
-
 #include <zlib.h>
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -20,18 +23,13 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/http/http_server.h"
 
 namespace ember::server::http_test {
 

@@ -17,6 +17,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -33,16 +42,6 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -54,7 +53,6 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-
 #include "server/http/http_codec.h"
 #include "server/http/http_server.h"
 #include "util/strings.h"
@@ -258,7 +256,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Shared& shared_;
   const uint64_t id_;
   std::string remote_address_;
-  bool idle_ = false;  // Waiting for a request's header, so Stop() may close at once.
+  bool idle_ = false;            // Waiting for a request's header, so Stop() may close at once.
   bool awaiting_reply_ = false;  // The handler has the request; OnReply() ends the wait.
   std::shared_ptr<std::atomic<bool>> cancelled_;  // The request being served's flag.
   bool close_after_write_ = false;

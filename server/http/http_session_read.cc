@@ -143,15 +143,15 @@ void Session::ReadRestOfHeader() {
                           beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
 }
 
-std::optional<HttpResponse> Session::CheckFraming(const http::request<http::string_body>& msg) const {
+std::optional<HttpResponse> Session::CheckFraming(
+    const http::request<http::string_body>& msg) const {
   if (msg.version() < 10 || msg.version() >= 20) {
     return ErrorResponse(505, "bad_data",
                          absl::StrFormat("HTTP version %d.%d is not supported; use HTTP/1.1",
                                          msg.version() / 10, msg.version() % 10));
   }
-  static constexpr std::string_view kMethods[] = {"GET",     "HEAD",    "POST",
-                                                  "PUT",     "DELETE",  "OPTIONS",
-                                                  "PATCH",   "CONNECT", "TRACE"};
+  static constexpr std::string_view kMethods[] = {"GET",     "HEAD",  "POST",    "PUT",  "DELETE",
+                                                  "OPTIONS", "PATCH", "CONNECT", "TRACE"};
   const std::string_view method = View(msg.method_string());
   if (std::find(std::begin(kMethods), std::end(kMethods), method) == std::end(kMethods)) {
     // Methods are case-sensitive (RFC 9110 9.1): "get" is not GET.

@@ -18,8 +18,7 @@ void Session::Handle() {
   }
   const size_t question = target.find('?');
   request.raw_path = std::string(target.substr(0, question));
-  if (question != std::string_view::npos)
-    request.query = std::string(target.substr(question + 1));
+  if (question != std::string_view::npos) request.query = std::string(target.substr(question + 1));
   request.headers.reserve(std::distance(msg.begin(), msg.end()));
   for (const auto& field : msg) {
     request.headers.emplace_back(absl::AsciiStrToLower(util::AsAbsl(View(field.name_string()))),
@@ -58,10 +57,9 @@ void Session::Dispatch(HttpRequest request, const ReplyContext& context) {
     } catch (const std::bad_alloc&) {
       // Sent uncompressed, then.
     }
-    asio::post(self->stream_.get_executor(),
-               [self, context, r = std::move(r)]() mutable {
-                 self->OnReply(std::move(r), context);
-               });
+    asio::post(self->stream_.get_executor(), [self, context, r = std::move(r)]() mutable {
+      self->OnReply(std::move(r), context);
+    });
   };
   try {
     shared_.handler(std::move(request), reply);
@@ -84,8 +82,7 @@ void Session::OnReadableWhileServing(beast::error_code ec) {
   if (!awaiting_reply_ || ec == asio::error::operation_aborted) return;
   if (!ec) {
     char byte;
-    const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1,
-                             MSG_PEEK | MSG_DONTWAIT);
+    const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n > 0) return;  // A pipelined request: it waits its turn; stop watching.
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
       WatchForHangup();
@@ -111,8 +108,7 @@ void Session::OnReply(HttpResponse r, const ReplyContext& context) {
 
 std::optional<HttpResponse> Session::Prepare(HttpRequest& request) {
   if (!shared_.Authorized(request.Header("authorization"))) {
-    HttpResponse r =
-        ErrorResponse(401, "unauthorized", "missing or invalid Authorization header");
+    HttpResponse r = ErrorResponse(401, "unauthorized", "missing or invalid Authorization header");
     const HttpServerOptions& o = shared_.options;
     if (!o.basic_auth_user.empty() || !o.basic_auth_password.empty()) {
       r.headers.emplace_back("WWW-Authenticate", R"(Basic realm="ember", charset="UTF-8")");
@@ -131,8 +127,7 @@ std::optional<HttpResponse> Session::Prepare(HttpRequest& request) {
   const std::string encoding = absl::AsciiStrToLower(
       absl::StripAsciiWhitespace(util::AsAbsl(request.Header("content-encoding"))));
   if (encoding == "gzip" || encoding == "x-gzip") {
-    absl::StatusOr<std::string> body =
-        Gunzip(request.body, shared_.options.max_request_body_bytes);
+    absl::StatusOr<std::string> body = Gunzip(request.body, shared_.options.max_request_body_bytes);
     if (absl::IsResourceExhausted(body.status())) {
       return ErrorResponse(413, "bad_data",
                            absl::StrFormat("request body exceeds the limit of %d bytes",
@@ -148,10 +143,10 @@ std::optional<HttpResponse> Session::Prepare(HttpRequest& request) {
   } else if (!encoding.empty() && encoding != "snappy" && encoding != "identity") {
     // Snappy is remote write's own, left to its handler with identity (which remote write
     // refuses and other handlers read as plain); anything else cannot be read.
-    HttpResponse r = ErrorResponse(
-        415, "bad_data",
-        absl::StrFormat("unsupported Content-Encoding \"%s\": use gzip or none",
-                        encoding.substr(0, 64)));
+    HttpResponse r =
+        ErrorResponse(415, "bad_data",
+                      absl::StrFormat("unsupported Content-Encoding \"%s\": use gzip or none",
+                                      encoding.substr(0, 64)));
     r.headers.emplace_back("Accept-Encoding", "gzip");
     return r;
   }

@@ -167,8 +167,7 @@ std::string FormatPromValue(double v) {
 }
 
 std::string FormatRfc3339(int64_t t_ms) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::FromUnixMillis(t_ms),
-                          absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::FromUnixMillis(t_ms), absl::UTCTimeZone());
 }
 
 std::string FormatPromTimestamp(int64_t t_ms) {

@@ -20,10 +20,17 @@ std::string FormatFloat(double v) {
 void AppendEscaped(std::string_view s, std::string* out) {
   for (char c : s) {
     switch (c) {
-      case '\\': out->append("\\\\"); break;
-      case '"': out->append("\\\""); break;
-      case '\n': out->append("\\n"); break;
-      default: out->push_back(c);
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      default:
+        out->push_back(c);
     }
   }
 }
@@ -32,9 +39,12 @@ void AppendHelp(std::string_view name, std::string_view help, std::string_view t
                 std::string* out) {
   absl::StrAppend(out, "# HELP ", std::string(name), " ");
   for (char c : help) {
-    if (c == '\\') out->append("\\\\");
-    else if (c == '\n') out->append("\\n");
-    else out->push_back(c);
+    if (c == '\\')
+      out->append("\\\\");
+    else if (c == '\n')
+      out->append("\\n");
+    else
+      out->push_back(c);
   }
   absl::StrAppend(out, "\n# TYPE ", std::string(name), " ", std::string(type), "\n");
 }
@@ -69,8 +79,7 @@ double Counter::value() const {
 }
 
 Histogram::Histogram(std::vector<double> upper_bounds)
-    : bounds_(std::move(upper_bounds)),
-      counts_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
+    : bounds_(std::move(upper_bounds)), counts_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
   for (size_t i = 0; i <= bounds_.size(); ++i) counts_[i].store(0, std::memory_order_relaxed);
 }
 

@@ -3,19 +3,19 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-
 #include "server/metrics/process_stats.h"
 
 namespace ember::server {
 
 void RegisterExecutorMetrics(const query::QueryExecutor* executor, MetricsRegistry* metrics) {
-  CounterFamily* queries_running = metrics->AddGauge(
-      "ember_queries_running", "Queries being evaluated now (API and rules).");
+  CounterFamily* queries_running =
+      metrics->AddGauge("ember_queries_running", "Queries being evaluated now (API and rules).");
   CounterFamily* queries_queued = metrics->AddGauge(
       "ember_queries_queued", "Queries waiting for one of the query.max-concurrency workers.");
-  CounterFamily* query_memory = metrics->AddGauge(
-      "ember_query_memory_bytes", "Memory the running queries account for (loaded samples, "
-                                  "step vectors, subquery buffers).");
+  CounterFamily* query_memory =
+      metrics->AddGauge("ember_query_memory_bytes",
+                        "Memory the running queries account for (loaded samples, "
+                        "step vectors, subquery buffers).");
   CounterFamily* queries_done = metrics->AddCounter(
       "ember_queries_total",
       "Queries by outcome: completed, cancelled (the client left), timed_out, over_limit "
@@ -61,16 +61,16 @@ void RegisterIngestMetrics(const ingest::Ingester* ingester, MetricsRegistry* me
 }
 
 void RegisterDbAndProcessMetrics(Db* db, int64_t start_time_ms, MetricsRegistry* metrics) {
-  CounterFamily* series = metrics->AddGauge("ember_head_series",
-                                             "Series with an open (head) chunk in memory.");
+  CounterFamily* series =
+      metrics->AddGauge("ember_head_series", "Series with an open (head) chunk in memory.");
   CounterFamily* head_chunks =
       metrics->AddGauge("ember_head_chunks", "Open chunks in memory (one per head series).");
   CounterFamily* all_series =
       metrics->AddGauge("ember_series", "Series ever created in the database.");
   CounterFamily* samples =
       metrics->AddGauge("ember_storage_samples", "Samples stored in live partitions.");
-  CounterFamily* bytes = metrics->AddGauge(
-      "ember_storage_bytes", "Bytes of the data directory (RocksDB files included).");
+  CounterFamily* bytes = metrics->AddGauge("ember_storage_bytes",
+                                           "Bytes of the data directory (RocksDB files included).");
   CounterFamily* partitions =
       metrics->AddGauge("ember_storage_partitions", "Live time partitions.");
   CounterFamily* compactions = metrics->AddCounter(
@@ -78,13 +78,13 @@ void RegisterDbAndProcessMetrics(Db* db, int64_t start_time_ms, MetricsRegistry*
   CounterFamily* head_bytes =
       metrics->AddGauge("ember_head_memory_bytes", "Estimated memory held by the head.");
   CounterFamily* cpu = metrics->AddCounter("process_cpu_seconds_total",
-                                            "User and system CPU time spent in seconds.");
+                                           "User and system CPU time spent in seconds.");
   CounterFamily* rss =
       metrics->AddGauge("process_resident_memory_bytes", "Resident memory size in bytes.");
   CounterFamily* vms =
       metrics->AddGauge("process_virtual_memory_bytes", "Virtual memory size in bytes.");
-  CounterFamily* start = metrics->AddGauge(
-      "process_start_time_seconds", "Start time of the process since the epoch in seconds.");
+  CounterFamily* start = metrics->AddGauge("process_start_time_seconds",
+                                           "Start time of the process since the epoch in seconds.");
   const double start_s = static_cast<double>(start_time_ms) / 1000.0;
   metrics->AddCollector([=] {
     if (absl::StatusOr<DbStats> st = db->Stats(); st.ok()) {

@@ -28,8 +28,8 @@
 #include "absl/strings/str_cat.h"
 #include "ember/labels.h"
 #include "re2/re2.h"
-#include "util/utf8.h"
 #include "util/quote.h"
+#include "util/utf8.h"
 
 namespace ember::server {
 namespace {

@@ -1,8 +1,6 @@
 // The scrape's HTTP side against real targets on 127.0.0.1: gzip, host names, the body limit,
 // content types, error statuses and timeouts worded as Prometheus's, and Stop() aborting a
 // scrape in flight.
-#include "server/scrape/scrape_manager.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -14,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/scrape/scrape_manager.h"
 #include "server/scrape/scrape_test_util.h"
 
 namespace ember::server {

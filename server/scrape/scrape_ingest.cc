@@ -33,7 +33,6 @@ constexpr const char* kReportNames[] = {"up", "scrape_duration_seconds", "scrape
                                         "scrape_samples_post_metric_relabeling",
                                         "scrape_series_added"};
 
-
 int64_t WallMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -47,8 +46,9 @@ std::string SeriesKey(const Labels& labels) {
 }
 
 bool IsOpenMetrics(std::string_view content_type) {
-  return absl::StartsWith(absl::AsciiStrToLower(absl::StripAsciiWhitespace(util::AsAbsl(content_type))),
-                          "application/openmetrics-text");
+  return absl::StartsWith(
+      absl::AsciiStrToLower(absl::StripAsciiWhitespace(util::AsAbsl(content_type))),
+      "application/openmetrics-text");
 }
 
 }  // namespace

@@ -165,8 +165,9 @@ void ScrapeLoop::BeginScrape() {
   req.set(http::field::accept_encoding, "gzip");
   req.set(http::field::user_agent, env_.user_agent);
   req.set("X-Prometheus-Scrape-Timeout-Seconds", FormatSeconds(target_.timeout_ms));
-  client_->Start(std::move(request),
-                 [self = shared_from_this()](HttpClientResult r) { self->OnFetched(std::move(r)); });
+  client_->Start(std::move(request), [self = shared_from_this()](HttpClientResult r) {
+    self->OnFetched(std::move(r));
+  });
 }
 
 void ScrapeLoop::OnFetched(HttpClientResult result) {
@@ -174,8 +175,8 @@ void ScrapeLoop::OnFetched(HttpClientResult result) {
   const error_code ec = result.ec;
   switch (result.stage) {
     case HttpClientStage::kResolve: {
-      const bool unknown = !ec || ec == asio::error::host_not_found ||
-                           ec == asio::error::host_not_found_try_again;
+      const bool unknown =
+          !ec || ec == asio::error::host_not_found || ec == asio::error::host_not_found_try_again;
       FailFetch(absl::StrFormat("Get \"%s\": dial tcp: lookup %s: %s", target_.url,
                                 SplitAddress(target_.address, target_.scheme)->host,
                                 unknown ? "no such host" : Lower(ec.message())));

@@ -2,7 +2,8 @@
 // scrape_configs, each fetching the target's /metrics every scrape_interval and storing the
 // samples through the ingest write path, as Prometheus's scrape manager does:
 //
-//   - targets: static_configs -> relabel_configs -> labels without "__" (server/scrape/scrape_target.h)
+//   - targets: static_configs -> relabel_configs -> labels without "__"
+//   (server/scrape/scrape_target.h)
 //   - each scrape: HTTP GET (gzip accepted) bounded by scrape_timeout; the text format 0.0.4, or
 //     OpenMetrics when the Content-Type says so; target labels added (honor_labels),
 //     metric_relabel_configs, sample_limit; then the report series up, scrape_duration_seconds,
@@ -38,8 +39,8 @@
 
 #include "absl/status/status.h"
 #include "ember/db.h"
-#include "ingest/ingester.h"
 #include "ember/labels.h"
+#include "ingest/ingester.h"
 #include "server/config/config.h"
 #include "server/metrics/metrics.h"
 

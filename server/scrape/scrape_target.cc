@@ -21,7 +21,6 @@ constexpr std::string_view kReservedPrefix = "__";
 constexpr std::string_view kParamPrefix = "__param_";
 constexpr std::string_view kExportedPrefix = "exported_";
 
-
 // The value of `name`, or "" (absent and empty are the same to Prometheus).
 std::string_view Get(const Labels& labels, std::string_view name) {
   for (const Label& l : labels) {

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "ember/labels.h"
-#include "server/scrape/relabel.h"
 #include "server/config/config.h"
+#include "server/scrape/relabel.h"
 
 namespace ember::server {
 namespace {
@@ -19,8 +19,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 std::shared_ptr<const Relabeler> Compile(std::vector<RelabelConfig> steps) {
-  absl::StatusOr<std::unique_ptr<Relabeler>> r =
-      Relabeler::Compile(std::move(steps));
+  absl::StatusOr<std::unique_ptr<Relabeler>> r = Relabeler::Compile(std::move(steps));
   EXPECT_TRUE(r.ok()) << r.status();
   return r.ok() ? std::shared_ptr<const Relabeler>(std::move(*r)) : nullptr;
 }

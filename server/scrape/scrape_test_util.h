@@ -24,14 +24,13 @@
 #include "absl/time/time.h"
 #include "ember/db.h"
 #include "ember/sample.h"
-#include "server/scrape/relabel.h"
 #include "server/config/config.h"
 #include "server/http/http_codec.h"
 #include "server/http/http_server.h"
 #include "server/metrics/metrics.h"
-#include "tests/testutil/temp_dir.h"
-
+#include "server/scrape/relabel.h"
 #include "server/scrape/scrape_manager.h"
+#include "tests/testutil/temp_dir.h"
 
 namespace ember::server::scrape_test {
 
@@ -51,8 +50,7 @@ inline bool WaitFor(const std::function<bool()>& done) {
 }
 
 inline std::shared_ptr<const Relabeler> Compile(std::vector<RelabelConfig> steps) {
-  absl::StatusOr<std::unique_ptr<Relabeler>> r =
-      Relabeler::Compile(std::move(steps));
+  absl::StatusOr<std::unique_ptr<Relabeler>> r = Relabeler::Compile(std::move(steps));
   EXPECT_TRUE(r.ok()) << r.status();
   return r.ok() ? std::shared_ptr<const Relabeler>(std::move(*r)) : nullptr;
 }

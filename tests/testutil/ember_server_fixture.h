@@ -16,7 +16,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
-
 #include "server/cmd/ember_server.h"
 #include "tests/testutil/http_client.h"
 #include "tests/testutil/temp_dir.h"

@@ -4,7 +4,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
 #include <chrono>
 
 #include "absl/strings/ascii.h"
@@ -34,9 +33,9 @@ struct HttpClient::Impl {
     stream = std::make_unique<beast::tcp_stream>(io);
     stream->expires_after(std::chrono::milliseconds(timeout_ms));
     beast::error_code ec;
-    stream->connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"),
-                                            static_cast<uint16_t>(port)),
-                    ec);
+    stream->connect(
+        asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)),
+        ec);
     if (ec) {
       stream.reset();
       return absl::UnavailableError(absl::StrCat("connect 127.0.0.1:", port, ": ", ec.message()));
@@ -83,8 +82,9 @@ absl::StatusOr<HttpResult> HttpClient::Request(
     if (!ec) http::read(*impl_->stream, impl_->buffer, parser, ec);
     if (ec) {
       impl_->stream.reset();
-      if (attempt == 0 && (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
-                           ec == asio::error::broken_pipe || ec == asio::error::eof)) {
+      if (attempt == 0 &&
+          (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+           ec == asio::error::broken_pipe || ec == asio::error::eof)) {
         continue;
       }
       return absl::UnavailableError(absl::StrCat(method, " ", target, ": ", ec.message()));
@@ -105,8 +105,7 @@ absl::StatusOr<HttpResult> HttpClient::Request(
 
 absl::StatusOr<HttpResult> HttpClient::PostForm(const std::string& target,
                                                 const std::string& form) {
-  return Request("POST", target, form,
-                 {{"Content-Type", "application/x-www-form-urlencoded"}});
+  return Request("POST", target, form, {{"Content-Type", "application/x-www-form-urlencoded"}});
 }
 
 std::string UrlEncode(const std::string& s) {

@@ -9,7 +9,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-
 #include "ember/db.h"
 #include "examples/model-serving/scrape_data.h"
 

@@ -16,8 +16,8 @@ class TempDir {
     static std::atomic<int> counter{0};
     const char* base = std::getenv("TEST_TMPDIR");
     std::filesystem::path root = base != nullptr ? base : std::filesystem::temp_directory_path();
-    path_ = (root / ("ember-" + std::to_string(getpid()) + "-" + std::to_string(counter++)))
-                .string();
+    path_ =
+        (root / ("ember-" + std::to_string(getpid()) + "-" + std::to_string(counter++))).string();
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
