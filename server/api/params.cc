@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "util/quote.h"
 
 namespace ember::server {
 namespace {
@@ -43,52 +44,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
     if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
   }
   return true;
-}
-
-// Go's strconv.Quote, close enough for error messages: bytes >= 0x80 are kept as they are
-// (the JSON writer replaces invalid UTF-8 later).
-std::string GoQuote(std::string_view s) {
-  std::string out = "\"";
-  for (const char ch : s) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\a':
-        out += "\\a";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\v':
-        out += "\\v";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          out += absl::StrFormat("\\x%02x", c);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
-  return out;
 }
 
 // Go's strconv.ParseFloat(s, 64): an optional sign, then a decimal float, a hexadecimal one
@@ -355,7 +310,7 @@ absl::StatusOr<std::string> FormDecode(std::string_view s) {
     } else if (c == '%') {
       if (i + 2 >= s.size() || HexValue(s[i + 1]) < 0 || HexValue(s[i + 2]) < 0) {
         return absl::InvalidArgumentError(
-            absl::StrFormat("invalid URL escape %s", GoQuote(s.substr(i, 3))));
+            absl::StrFormat("invalid URL escape %s", util::GoQuote(s.substr(i, 3))));
       }
       out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
       i += 2;
@@ -373,7 +328,7 @@ absl::StatusOr<int64_t> ParseTimeParam(std::string_view s) {
     if (std::isinf(*seconds) || std::abs(*seconds) >= 9223372036854775.808) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "cannot parse %s to a valid timestamp: out of the range of int64 milliseconds",
-          GoQuote(s)));
+          util::GoQuote(s)));
     }
     if (!std::isnan(*seconds)) return SecondsToMs(*seconds);
   } else if (const std::optional<int64_t> ms = ParseRfc3339Ms(s)) {
@@ -384,7 +339,7 @@ absl::StatusOr<int64_t> ParseTimeParam(std::string_view s) {
     return kMaxTimeMs;
   }
   return absl::InvalidArgumentError(
-      absl::StrFormat("cannot parse %s to a valid timestamp", GoQuote(s)));
+      absl::StrFormat("cannot parse %s to a valid timestamp", util::GoQuote(s)));
 }
 
 absl::StatusOr<int64_t> ParseDurationParam(std::string_view s) {
@@ -393,8 +348,8 @@ absl::StatusOr<int64_t> ParseDurationParam(std::string_view s) {
     if (!std::isnan(ns)) {
       // 2^63: the first double beyond int64 nanoseconds.
       if (ns >= 0x1p63 || ns < -0x1p63) {
-        return absl::InvalidArgumentError(
-            absl::StrFormat("cannot parse %s to a valid duration. It overflows int64", GoQuote(s)));
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "cannot parse %s to a valid duration. It overflows int64", util::GoQuote(s)));
       }
       // Truncated, as time.Duration(ns) and then the engine's division by a millisecond.
       return static_cast<int64_t>(ns) / 1'000'000;
@@ -403,7 +358,7 @@ absl::StatusOr<int64_t> ParseDurationParam(std::string_view s) {
     return *ms;
   }
   return absl::InvalidArgumentError(
-      absl::StrFormat("cannot parse %s to a valid duration", GoQuote(s)));
+      absl::StrFormat("cannot parse %s to a valid duration", util::GoQuote(s)));
 }
 
 }  // namespace ember::server
