@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "absl/time/time.h"
+#include "util/utf8.h"
 
 namespace ember::server {
 namespace {
@@ -45,32 +46,6 @@ ShortestDecimal ToShortestDecimal(double v) {
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when the byte there does not start
-// one. Rejects what Go's utf8.DecodeRune rejects: overlong forms, surrogates, > U+10FFFF.
-size_t ValidUtf8SequenceLength(std::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  const size_t left = s.size() - i;
-  const auto cont = [&](size_t k) { return (byte(k) & 0xC0) == 0x80; };
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) return left >= 2 && cont(i + 1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (left < 3) return 0;
-    const unsigned char c1 = byte(i + 1);
-    const unsigned char lo = c == 0xE0 ? 0xA0 : 0x80;
-    const unsigned char hi = c == 0xED ? 0x9F : 0xBF;
-    return c1 >= lo && c1 <= hi && cont(i + 2) ? 3 : 0;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (left < 4) return 0;
-    const unsigned char c1 = byte(i + 1);
-    const unsigned char lo = c == 0xF0 ? 0x90 : 0x80;
-    const unsigned char hi = c == 0xF4 ? 0x8F : 0xBF;
-    return c1 >= lo && c1 <= hi && cont(i + 2) && cont(i + 3) ? 4 : 0;
-  }
-  return 0;
-}
-
 // Go's encoding/json (and the jsoniter configuration Prometheus uses) with HTML escaping on.
 void AppendQuoted(std::string_view s, std::string* out) {
   out->push_back('"');
@@ -78,7 +53,7 @@ void AppendQuoted(std::string_view s, std::string* out) {
   while (i < s.size()) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
-      const size_t n = ValidUtf8SequenceLength(s, i);
+      const size_t n = util::Utf8SequenceLength(s, i);
       if (n == 0) {
         // Go replaces each byte that does not start a valid sequence, one at a time.
         out->append("\\ufffd");
