@@ -4,7 +4,7 @@
 // generated parser, even on an Arena, spends most of its time giving every label string a
 // std::string of its own first: it decoded 2-3x slower (bench/remote_write_bench.cc). The
 // encoders, which serve tests and load generators, use the generated messages on an Arena;
-// remote_write_test.cc checks the two readings of the wire format against each other.
+// remote_write_reference_test.cc checks the two readings of the wire format against each other.
 #include "ingest/remote_write.h"
 
 #include <snappy.h>

@@ -1,5 +1,5 @@
 // WireReader's message loop: ForEachField, ReadMessage and ReadVarintAs. The readers of single
-// values are covered through remote_write_test.cc, against the generated parser.
+// values are covered through remote_write_reference_test.cc, against the generated parser.
 #include "ingest/wire_reader.h"
 
 #include <cstdint>
