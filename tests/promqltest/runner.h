@@ -29,7 +29,7 @@
 // issue's "825 core evals" target is measured.
 //
 // The runner takes the engine as a QueryEngine (below), so its comparison logic is tested with
-// a fake (runner_test.cc) and this library does not need query/engine.cc to link (only the
+// a fake (runner_*_test.cc) and this library does not need query/engine.cc to link (only the
 // parser and AST printer of ember_query); the adapter over ember::query::Engine lives in
 // conformance_test.cc.
 //
