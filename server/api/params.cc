@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "util/duration.h"
 #include "util/quote.h"
 
 namespace ember::server {
@@ -188,54 +189,6 @@ std::optional<int64_t> ParseRfc3339Ms(std::string_view s) {
   return seconds * 1000 + nanos / 1'000'000;
 }
 
-// Prometheus's model.ParseDuration: [0-9]+ followed by a unit, units in the order y w d h m s
-// ms, each at most once, at least one. The total must fit int64 nanoseconds (time.Duration).
-std::optional<int64_t> ParsePromDurationMs(std::string_view s) {
-  constexpr int64_t kUnitMs[] = {365LL * 24 * 3600 * 1000,  // y
-                                 7LL * 24 * 3600 * 1000,    // w
-                                 24LL * 3600 * 1000,        // d
-                                 3600LL * 1000,             // h
-                                 60LL * 1000,               // m
-                                 1000,                      // s
-                                 1};                        // ms
-  constexpr std::string_view kUnitNames[] = {"y", "w", "d", "h", "m", "s", "ms"};
-  constexpr int kNumUnits = 7;
-  constexpr int64_t kMaxMs = std::numeric_limits<int64_t>::max() / 1'000'000;
-  if (s.empty()) return std::nullopt;
-  int64_t total_ms = 0;
-  int next_unit = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    const size_t start = i;
-    int64_t n = 0;
-    for (; i < s.size() && IsDigit(s[i]); ++i) {
-      if (__builtin_mul_overflow(n, int64_t{10}, &n) ||
-          __builtin_add_overflow(n, int64_t{s[i] - '0'}, &n)) {
-        return std::nullopt;
-      }
-    }
-    if (i == start) return std::nullopt;
-    // The unit is the longest name that matches ("ms" before "m").
-    int unit = -1;
-    for (int u = 0; u < kNumUnits; ++u) {
-      if (s.substr(i, kUnitNames[u].size()) == kUnitNames[u] &&
-          (unit < 0 || kUnitNames[u].size() > kUnitNames[unit].size())) {
-        unit = u;
-      }
-    }
-    if (unit < next_unit) return std::nullopt;  // Unknown, repeated or out of order.
-    i += kUnitNames[unit].size();
-    next_unit = unit + 1;
-    int64_t ms = 0;
-    if (__builtin_mul_overflow(n, kUnitMs[unit], &ms) ||
-        __builtin_add_overflow(total_ms, ms, &total_ms)) {
-      return std::nullopt;
-    }
-  }
-  if (total_ms > kMaxMs) return std::nullopt;
-  return total_ms;
-}
-
 // Splits `text` on '&' and appends its decoded pairs to `out`, as Go's url.ParseQuery.
 absl::Status ParseFormInto(std::string_view text,
                            std::vector<std::pair<std::string, std::string>>* out) {
@@ -354,7 +307,7 @@ absl::StatusOr<int64_t> ParseDurationParam(std::string_view s) {
       // Truncated, as time.Duration(ns) and then the engine's division by a millisecond.
       return static_cast<int64_t>(ns) / 1'000'000;
     }
-  } else if (const std::optional<int64_t> ms = ParsePromDurationMs(s)) {
+  } else if (const absl::StatusOr<int64_t> ms = util::ParseDuration(s); ms.ok()) {
     return *ms;
   }
   return absl::InvalidArgumentError(
