@@ -14,6 +14,8 @@ packages=(
   clang-format-14 clang-tidy-14
   # Peers of the integration tests and the side-by-side benchmark; curl for the README.
   prometheus prometheus-alertmanager python3-prometheus-client curl jq
+  # The third system of bench/side_by_side.sh (/usr/bin/victoria-metrics, and vmagent).
+  victoria-metrics
 )
 
 missing=()
@@ -33,9 +35,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
-# Debian's prometheus packages would start their services on install (Prometheus on 9090, the
-# port Ember serves on). Ember's tests start their own instances, so forbid service starts
-# while installing, through a policy-rc.d that is removed afterwards.
+# Debian's prometheus and victoria-metrics packages would start their services on install
+# (Prometheus on 9090, the port Ember serves on; VictoriaMetrics on 8428). Ember's tests and
+# benchmarks start their own instances, so forbid service starts while installing, through a
+# policy-rc.d that is removed afterwards.
 policy=/usr/sbin/policy-rc.d
 added_policy=0
 if [ ! -e "$policy" ]; then
