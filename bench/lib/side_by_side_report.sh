@@ -135,10 +135,23 @@ report() {
     for kind in "${QUERY_KINDS[@]}"; do
       [[ $(same "$kind" "$i") == DIFFERS ]] || continue
       echo "q$i $kind answers differ:"
-      echo "  Ember:      $(head -c 600 "$TMP/res/ember/$kind.$i")"
-      echo "  Prometheus: $(head -c 600 "$TMP/res/prometheus/$kind.$i")"
+      show_difference "$TMP/res/ember/$kind.$i" "$TMP/res/prometheus/$kind.$i"
     done
   done
+}
+
+# show_difference EMBER PROMETHEUS: two canonical answers that differ: the first 3 series each
+# has that the other has not (when both are lists), or the first 600 characters of each.
+show_difference() {
+  if jq -e -n --slurpfile e "$1" --slurpfile p "$2" \
+       '($e[0] | type) == "array" and ($p[0] | type) == "array"' > /dev/null 2>&1; then
+    echo "  $(jq 'length' "$1") series from Ember, $(jq 'length' "$2") from Prometheus"
+    echo "  only Ember's:      $(jq -c -n --slurpfile e "$1" --slurpfile p "$2" '($e[0] - $p[0])[:3]')"
+    echo "  only Prometheus's: $(jq -c -n --slurpfile e "$1" --slurpfile p "$2" '($p[0] - $e[0])[:3]')"
+  else
+    echo "  Ember:      $(head -c 600 "$1")"
+    echo "  Prometheus: $(head -c 600 "$2")"
+  fi
 }
 
 # p50_p99 NAME: remote-write request latency, p50 / p99 ms.
