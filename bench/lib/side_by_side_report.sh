@@ -128,8 +128,10 @@ report() {
          "$(ratio "$e" "$(kind_ms vm "$kind" "$i")") | $(same "$kind" "$i") |"
   done
   echo
-  echo "Ember slower than Prometheus (E/P > 1): ${#slower[@]} of $((${#QUERIES[@]} * 3))${slower[*]:+: ${slower[*]}}"
-  echo
+  if ((${#QUERIES[@]})); then
+    echo "Ember slower than Prometheus (E/P > 1): ${#slower[@]} of $((${#QUERIES[@]} * 3))${slower[*]:+: ${slower[*]}}"
+    echo
+  fi
   for i in "${!QUERIES[@]}"; do echo "q$i: ${QUERIES[$i]}"; done
   for i in "${!QUERIES[@]}"; do
     for kind in "${QUERY_KINDS[@]}"; do
