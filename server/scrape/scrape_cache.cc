@@ -1,21 +1,23 @@
 #include "server/scrape/scrape_cache.h"
 
+#include <tuple>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
+#include "absl/hash/hash.h"
 #include "server/scrape/scrape_target.h"
 #include "util/strings.h"
 
 namespace ember::server {
-namespace {
+ScrapeCache::ScrapeCache() : by_labels_(0, LabelsHash{&batch_.series}, LabelsEq{&batch_.series}) {}
 
-std::string SeriesKey(const Labels& labels) {
-  std::string key;
-  for (const Label& l : labels) absl::StrAppend(&key, l.name, "\xfe", l.value, "\xff");
-  return key;
+size_t ScrapeCache::LabelsHash::operator()(const Labels& labels) const {
+  size_t h = labels.size();
+  for (const Label& l : labels) {
+    h = absl::Hash<std::tuple<size_t, absl::string_view, absl::string_view>>{}(
+        std::make_tuple(h, util::AsAbsl(l.name), util::AsAbsl(l.value)));
+  }
+  return h;
 }
-
-}  // namespace
 
 void ScrapeCache::Begin(const ScrapeLabeling& labeling, int64_t start_ms) {
   const bool same = have_labeling_ && labeling.relabeler == labeling_.relabeler &&
@@ -75,13 +77,12 @@ uint32_t ScrapeCache::Resolve(Labels* labels) {
   } else {
     CanonicalizeLabels(labels);
   }
-  const auto [it, added] =
-      by_labels_.try_emplace(SeriesKey(*labels), static_cast<uint32_t>(series_.size()));
-  if (added) {
-    series_.emplace_back();
-    batch_.series.emplace_back().labels = std::move(*labels);
-  }
-  return it->second;
+  if (auto it = by_labels_.find(*labels); it != by_labels_.end()) return *it;
+  const auto index = static_cast<uint32_t>(series_.size());
+  series_.emplace_back();
+  batch_.series.emplace_back().labels = std::move(*labels);
+  by_labels_.insert(index);
+  return index;
 }
 
 void ScrapeCache::MarkVanished() {
@@ -130,10 +131,8 @@ void ScrapeCache::Evict() {
   for (auto& [text, t] : by_text_) {
     if (t.series != kDropped) t.series = renumber[t.series];
   }
-  absl::erase_if(by_labels_, [&](auto& kv) {
-    kv.second = renumber[kv.second];
-    return kv.second == kDropped;
-  });
+  by_labels_.clear();
+  for (uint32_t i = 0; i < kept; ++i) by_labels_.insert(i);
 }
 
 void ScrapeCache::AppendStaleMarkers(int64_t t, ingest::DecodedBatch* out) const {

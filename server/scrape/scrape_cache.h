@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "ember/labels.h"
 #include "ember/sample.h"
 #include "ingest/batch.h"
@@ -58,7 +59,7 @@ struct ScrapeLabeling {
 
 class ScrapeCache final : public ingest::TextSampleSink {
  public:
-  ScrapeCache() = default;
+  ScrapeCache();
   ScrapeCache(const ScrapeCache&) = delete;
   ScrapeCache& operator=(const ScrapeCache&) = delete;
 
@@ -119,6 +120,25 @@ class ScrapeCache final : public ingest::TextSampleSink {
     bool tracked = false;        // In the scrape `stored`: gets a stale marker when it vanishes.
   };
 
+  // Hash and equality of label sets for by_labels_, which holds indices into batch_.series
+  // and is searched by Labels: no serialized copy of each label set is kept.
+  struct LabelsHash {
+    using is_transparent = void;
+    const std::vector<ingest::DecodedSeries>* series;
+    size_t operator()(uint32_t i) const { return (*this)((*series)[i].labels); }
+    size_t operator()(const Labels& labels) const;
+  };
+  struct LabelsEq {
+    using is_transparent = void;
+    const std::vector<ingest::DecodedSeries>* series;
+    const Labels& Of(uint32_t i) const { return (*series)[i].labels; }
+    const Labels& Of(const Labels& labels) const { return labels; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return Of(a) == Of(b);
+    }
+  };
+
   // The label set of a text not known yet: target labels, relabeling, then its index or
   // kDropped.
   uint32_t Resolve(Labels* labels);
@@ -138,9 +158,9 @@ class ScrapeCache final : public ingest::TextSampleSink {
 
   absl::flat_hash_map<std::string, Text> by_text_;
   Text* hit_ = nullptr;  // Known()'s answer, for the Add() of the same line.
-  absl::flat_hash_map<std::string, uint32_t> by_labels_;  // Key: the labels, serialized.
   std::vector<Series> series_;
   ingest::DecodedBatch batch_;
+  absl::flat_hash_set<uint32_t, LabelsHash, LabelsEq> by_labels_;  // Indices into series_.
 };
 
 }  // namespace ember::server
