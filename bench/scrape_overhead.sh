@@ -9,7 +9,10 @@
 #                                           BUILD_DIR/scrape_targets)
 #
 # Knobs (environment): TARGETS=100, SERIES=1000 (per target), DURATION=120 (seconds measured),
-# WARMUP=30 (seconds after start before measuring), PROMETHEUS=/usr/bin/prometheus.
+# WARMUP=30 (seconds after start before measuring), PROMETHEUS=/usr/bin/prometheus,
+# BASELINE_EMBER (unset: skipped): another ember binary, e.g. a build from before a change,
+# measured the same way after BUILD_DIR/ember, as "baseline" (then a baseline/prom column and
+# an ember/baseline column).
 #
 # Prints, per system: CPU seconds (utime + stime from /proc/PID/stat) over the measured window
 # and as cores (CPU seconds / window), VmRSS and VmHWM at the end of the window, samples per
@@ -26,9 +29,14 @@ SERIES=${SERIES:-1000}
 DURATION=${DURATION:-120}
 WARMUP=${WARMUP:-30}
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
+BASELINE_EMBER=${BASELINE_EMBER:-}
 
 require_bins "$BUILD" ember scrape_targets
 require_prometheus "$PROMETHEUS"
+if [[ -n $BASELINE_EMBER && ! -x $BASELINE_EMBER ]]; then
+  echo "BASELINE_EMBER=$BASELINE_EMBER is not an executable" >&2
+  exit 1
+fi
 require_tools curl jq
 
 PID=""          # The system running now.
@@ -101,32 +109,48 @@ echo "prometheus (pid $PID) on 127.0.0.1:$PORT: warm-up ${WARMUP} s, measuring $
 measure prometheus "$PORT"
 stop_system
 
-# ---- Ember. -----------------------------------------------------------------------------------
-PORT=$(free_port)
-mkdir -p "$TMP/ember"
-start_system "$PORT" "$TMP/ember.log" \
-  "$BUILD/ember" serve --config_file="$TMP/scrape.yml" --data_dir="$TMP/ember" \
-  --listen_address="127.0.0.1:$PORT" --self_scrape_interval=0s
-echo "ember (pid $PID) on 127.0.0.1:$PORT: warm-up ${WARMUP} s, measuring ${DURATION} s" >&2
-measure ember "$PORT"
-stop_system
+# ---- Ember, then the baseline ember when given. ------------------------------------------------
+# measure_ember NAME BINARY: one Ember run on a fresh data directory.
+measure_ember() {
+  PORT=$(free_port)
+  mkdir -p "$TMP/$1"
+  start_system "$PORT" "$TMP/$1.log" \
+    "$2" serve --config_file="$TMP/scrape.yml" --data_dir="$TMP/$1" \
+    --listen_address="127.0.0.1:$PORT" --self_scrape_interval=0s
+  echo "$1 (pid $PID) on 127.0.0.1:$PORT: warm-up ${WARMUP} s, measuring ${DURATION} s" >&2
+  measure "$1" "$PORT"
+  stop_system
+}
+measure_ember ember "$BUILD/ember"
+[[ -n $BASELINE_EMBER ]] && measure_ember baseline "$BASELINE_EMBER"
 
 # ---- Report. ----------------------------------------------------------------------------------
 echo
 echo "scrape overhead: $TARGETS targets x $SERIES series, scrape_interval 15s, window ${DURATION} s after ${WARMUP} s warm-up"
-printf '%-22s %14s %14s %10s\n' "" "prometheus" "ember" "ember/prom"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0) printf "%.2f", b / a; else print "-" }'; }
+if [[ -n $BASELINE_EMBER ]]; then
+  printf '%-22s %14s %14s %14s %10s %13s %14s\n' "" "prometheus" "ember" "baseline" "ember/prom" \
+    "baseline/prom" "ember/baseline"
+else
+  printf '%-22s %14s %14s %10s\n' "" "prometheus" "ember" "ember/prom"
+fi
 row() {
-  local label=$1 a=$2 b=$3
-  printf '%-22s %14s %14s %10s\n' "$label" "$a" "$b" \
-    "$(awk -v a="$a" -v b="$b" 'BEGIN { if (a + 0 > 0) printf "%.2f", b / a; else print "-" }')"
+  local label=$1 a=$2 b=$3 c=${4:-}
+  if [[ -n $BASELINE_EMBER ]]; then
+    printf '%-22s %14s %14s %14s %10s %13s %14s\n' "$label" "$a" "$b" "$c" "$(ratio "$a" "$b")" \
+      "$(ratio "$a" "$c")" "$(ratio "$c" "$b")"
+  else
+    printf '%-22s %14s %14s %10s\n' "$label" "$a" "$b" "$(ratio "$a" "$b")"
+  fi
 }
-row "CPU seconds" "${CPU[prometheus]}" "${CPU[ember]}"
-row "cores" "${CORES[prometheus]}" "${CORES[ember]}"
-row "VmRSS kB" "${RSS[prometheus]}" "${RSS[ember]}"
-row "VmHWM kB" "${HWM[prometheus]}" "${HWM[ember]}"
-row "samples/round" "${ROUND[prometheus]}" "${ROUND[ember]}"
-row "targets up" "${UP[prometheus]}" "${UP[ember]}"
-row "samples in window" "${INGESTED[prometheus]}" "${INGESTED[ember]}"
+row "CPU seconds" "${CPU[prometheus]}" "${CPU[ember]}" "${CPU[baseline]:-}"
+row "cores" "${CORES[prometheus]}" "${CORES[ember]}" "${CORES[baseline]:-}"
+row "VmRSS kB" "${RSS[prometheus]}" "${RSS[ember]}" "${RSS[baseline]:-}"
+row "VmHWM kB" "${HWM[prometheus]}" "${HWM[ember]}" "${HWM[baseline]:-}"
+row "samples/round" "${ROUND[prometheus]}" "${ROUND[ember]}" "${ROUND[baseline]:-}"
+row "targets up" "${UP[prometheus]}" "${UP[ember]}" "${UP[baseline]:-}"
+row "samples in window" "${INGESTED[prometheus]}" "${INGESTED[ember]}" "${INGESTED[baseline]:-}"
 us_per_sample() { awk -v c="$1" -v n="$2" 'BEGIN { if (n + 0 > 0) printf "%.3f", c * 1e6 / n; else print "-" }'; }
 row "CPU us/sample" "$(us_per_sample "${CPU[prometheus]}" "${INGESTED[prometheus]}")" \
-  "$(us_per_sample "${CPU[ember]}" "${INGESTED[ember]}")"
+  "$(us_per_sample "${CPU[ember]}" "${INGESTED[ember]}")" \
+  "$([[ -n $BASELINE_EMBER ]] && us_per_sample "${CPU[baseline]}" "${INGESTED[baseline]}")"

@@ -1,6 +1,7 @@
 #include "ingest/text_format.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -26,11 +27,18 @@ namespace {
 using util::QuoteInput;
 
 // Prometheus's lexer treats only these as blanks inside a line.
-bool IsSpace(char c) { return c == ' ' || c == '\t'; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsMetricNameStart(char c) { return IsAlpha(c) || c == '_' || c == ':'; }
-bool IsMetricNameChar(char c) { return IsMetricNameStart(c) || IsDigit(c); }
+constexpr bool IsSpace(char c) { return c == ' ' || c == '\t'; }
+constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+constexpr bool IsMetricNameStart(char c) { return IsAlpha(c) || c == '_' || c == ':'; }
+// A table: the scan of every sample line's name is the parser's hottest loop.
+constexpr std::array<bool, 256> kMetricNameChar = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c)
+    t[c] = IsMetricNameStart(static_cast<char>(c)) || IsDigit(static_cast<char>(c));
+  return t;
+}();
+bool IsMetricNameChar(char c) { return kMetricNameChar[static_cast<unsigned char>(c)]; }
 bool IsLabelNameStart(char c) { return IsAlpha(c) || c == '_'; }
 bool IsLabelNameChar(char c) { return IsLabelNameStart(c) || IsDigit(c); }
 
@@ -53,6 +61,16 @@ std::string QuoteChar(char c) {
 // A sample value as Go's strconv.ParseFloat reads it, less hex floats: case-insensitive NaN,
 // [+-]Inf and [+-]Infinity, or a decimal number.
 bool ParseSampleValue(std::string_view s, double* v) {
+  // Most values are counts: up to 15 digits are exact in a double, as strconv reads them.
+  if (s.size() <= 15 && !s.empty()) {
+    uint64_t n = 0;
+    size_t i = 0;
+    while (i < s.size() && IsDigit(s[i])) n = n * 10 + static_cast<uint64_t>(s[i++] - '0');
+    if (i == s.size()) {
+      *v = static_cast<double>(n);
+      return true;
+    }
+  }
   std::string_view rest = s;
   bool negative = false;
   if (!rest.empty() && (rest[0] == '+' || rest[0] == '-')) {
@@ -139,11 +157,13 @@ bool IsKnownMetricType(std::string_view type, bool openmetrics) {
   return false;
 }
 
-// Parses one body. Lines are views into the body; the only allocations are the output's.
+// Parses one body into a batch, or into a sink (then `out` is null and no metadata is kept).
+// Lines are views into the body; the only allocations are the output's.
 class TextParser {
  public:
-  TextParser(std::string_view body, const TextFormatOptions& options, DecodedBatch* out)
-      : lines_(body), options_(options), out_(out) {}
+  TextParser(std::string_view body, const TextFormatOptions& options, DecodedBatch* out,
+             TextSampleSink* sink)
+      : lines_(body), options_(options), out_(out), sink_(sink) {}
 
   absl::Status Parse();
 
@@ -152,6 +172,11 @@ class TextParser {
   absl::Status ParseComment();
   absl::Status ParseMetadata(std::string_view keyword);
   absl::Status ParseSample();
+  // REQUIRES: p_ is at a sample line's first byte. The series text (TextSampleSink::Known) as
+  // far as a quick scan can tell, without checking the label set's syntax: names, quoted
+  // strings with their escapes, up to the first '}' outside quotes. "" when the line ends
+  // first or the name is followed by something the syntax does not allow.
+  std::string_view ScanSeriesText() const;
   absl::Status ParseExemplar();
   // REQUIRES: *p_ == '{'. Labels go to `labels`, or nowhere when it is null (exemplars). A
   // quoted string without '=' names the metric (Prometheus 3.x) when `have_name` is not null.
@@ -177,6 +202,8 @@ class TextParser {
   LineCursor lines_;
   const TextFormatOptions& options_;
   DecodedBatch* const out_;
+  TextSampleSink* const sink_;
+  Labels labels_;  // The sink's lines' labels, when parsed.
 
   const char* p_ = nullptr;  // In lines_.line().
   const char* end_ = nullptr;
@@ -187,7 +214,7 @@ class TextParser {
 };
 
 absl::Status TextParser::Parse() {
-  out_->kind = PositionKind::kLine;
+  if (out_ != nullptr) out_->kind = PositionKind::kLine;
   while (lines_.Next()) {
     p_ = lines_.line().data();
     end_ = p_ + lines_.line().size();
@@ -246,27 +273,28 @@ absl::Status TextParser::ParseMetadata(std::string_view keyword) {
     return Error(p_, absl::StrFormat("unexpected character %s after metric name %s", QuoteChar(*p_),
                                      QuoteInput(metric)));
   }
-  MetricMetadata& family = Family(metric);
+  if (out_ == nullptr && keyword != "TYPE") return absl::OkStatus();  // Nothing more to check.
+  MetricMetadata* const family = out_ != nullptr ? &Family(metric) : nullptr;
   if (keyword == "HELP") {
     // One blank separates name and text; the text keeps any further ones, as Prometheus does.
     if (p_ < end_) ++p_;
-    family.help.clear();
+    family->help.clear();
     while (p_ < end_) {
       const char c = *p_++;
       if (c != '\\' || p_ == end_) {
-        family.help.push_back(c);
+        family->help.push_back(c);
         continue;
       }
       // 0.0.4 escapes \\ and \n in help; OpenMetrics also \". Anything else stays as written.
       const char e = *p_;
       if (e == 'n') {
-        family.help.push_back('\n');
+        family->help.push_back('\n');
         ++p_;
       } else if (e == '\\' || (e == '"' && options_.openmetrics)) {
-        family.help.push_back(e);
+        family->help.push_back(e);
         ++p_;
       } else {
-        family.help.push_back('\\');
+        family->help.push_back('\\');
       }
     }
     return absl::OkStatus();
@@ -288,9 +316,11 @@ absl::Status TextParser::ParseMetadata(std::string_view keyword) {
                                        : "counter, gauge, histogram, summary, untyped"));
     }
     // Prometheus records 0.0.4's "untyped" as "unknown", OpenMetrics's word for it.
-    family.type = value == "untyped" ? std::string("unknown") : std::string(value);
+    if (family != nullptr) {
+      family->type = value == "untyped" ? std::string("unknown") : std::string(value);
+    }
   } else {
-    family.unit.assign(value);
+    family->unit.assign(value);
   }
   return absl::OkStatus();
 }
@@ -304,33 +334,73 @@ MetricMetadata& TextParser::Family(std::string_view metric) {
   return out_->metadata[it->second];
 }
 
+std::string_view TextParser::ScanSeriesText() const {
+  const char* q = p_;
+  if (IsMetricNameStart(*q)) {
+    while (q < end_ && IsMetricNameChar(*q)) ++q;
+    const std::string_view name(p_, static_cast<size_t>(q - p_));
+    if (q < end_ && !IsSpace(*q) && *q != '{') return {};
+    while (q < end_ && IsSpace(*q)) ++q;
+    if (q == end_ || *q != '{') return name;
+  } else if (*q != '{') {
+    return {};
+  }
+  for (++q; q < end_; ++q) {
+    if (*q == '}') return std::string_view(p_, static_cast<size_t>(q + 1 - p_));
+    if (*q != '"') continue;
+    for (++q; q < end_ && *q != '"'; ++q) {
+      if (*q == '\\') ++q;
+    }
+    if (q >= end_) return {};
+  }
+  return {};
+}
+
 absl::Status TextParser::ParseSample() {
   const char* const start = p_;
-  DecodedSeries& series = out_->series.emplace_back();
-  series.position = lines_.line_no();
-  Labels& labels = series.labels;
-  // Each label has an '=' (values may hold more): one allocation instead of a doubling series.
-  labels.reserve(1 + static_cast<size_t>(std::count(p_, end_, '=')) + options_.extra_labels.size());
-  bool have_name = false;
-  if (IsMetricNameStart(*p_)) {
-    const char* begin = p_;
-    while (p_ < end_ && IsMetricNameChar(*p_)) ++p_;
-    const std::string_view name(begin, static_cast<size_t>(p_ - begin));
-    if (p_ < end_ && !IsSpace(*p_) && *p_ != '{') {
-      return Error(p_, absl::StrFormat("unexpected character %s after metric name %s",
-                                       QuoteChar(*p_), QuoteInput(name)));
+  Labels* labels = nullptr;
+  std::string_view series;  // For the sink.
+  if (sink_ != nullptr) {
+    series = ScanSeriesText();
+    if (!series.empty() && sink_->Known(series)) {
+      p_ += series.size();
+      SkipSpaces();
+    } else {
+      labels_.clear();
+      labels = &labels_;
     }
-    labels.push_back(Label{std::string(kMetricNameLabel), std::string(name)});
-    have_name = true;
-    SkipSpaces();
-  } else if (*p_ != '{') {
-    return Error(p_, absl::StrFormat("expected metric name or '{', got %s", QuoteChar(*p_)));
+  } else {
+    DecodedSeries& s = out_->series.emplace_back();
+    s.position = lines_.line_no();
+    labels = &s.labels;
   }
-  if (p_ < end_ && *p_ == '{') {
-    EMBER_RETURN_IF_ERROR(ReadLabelSet(&labels, &have_name));
-    SkipSpaces();
+  if (labels != nullptr) {
+    // Each label has an '=' (values may hold more): one allocation instead of a doubling series.
+    labels->reserve(1 + static_cast<size_t>(std::count(p_, end_, '=')) +
+                    options_.extra_labels.size());
+    bool have_name = false;
+    if (IsMetricNameStart(*p_)) {
+      const char* begin = p_;
+      while (p_ < end_ && IsMetricNameChar(*p_)) ++p_;
+      const std::string_view name(begin, static_cast<size_t>(p_ - begin));
+      if (p_ < end_ && !IsSpace(*p_) && *p_ != '{') {
+        return Error(p_, absl::StrFormat("unexpected character %s after metric name %s",
+                                         QuoteChar(*p_), QuoteInput(name)));
+      }
+      labels->push_back(Label{std::string(kMetricNameLabel), std::string(name)});
+      have_name = true;
+      series = name;
+      SkipSpaces();
+    } else if (*p_ != '{') {
+      return Error(p_, absl::StrFormat("expected metric name or '{', got %s", QuoteChar(*p_)));
+    }
+    if (p_ < end_ && *p_ == '{') {
+      EMBER_RETURN_IF_ERROR(ReadLabelSet(labels, &have_name));
+      series = std::string_view(start, static_cast<size_t>(p_ - start));
+      SkipSpaces();
+    }
+    if (!have_name) return Error(start, "missing metric name");
   }
-  if (!have_name) return Error(start, "missing metric name");
 
   const std::string_view value_text = ReadToken();
   if (value_text.empty()) return Error(p_, "missing value");
@@ -357,17 +427,22 @@ absl::Status TextParser::ParseSample() {
                    absl::StrFormat("unexpected text %s after the timestamp", QuoteInput(extra)));
     }
   }
-  series.samples.push_back(sample);
-
-  for (const Label& extra : options_.extra_labels) {
-    bool replaced = false;
-    for (Label& label : labels) {
-      if (label.name == extra.name) {
-        label.value = extra.value;
-        replaced = true;
+  if (labels != nullptr) {
+    for (const Label& extra : options_.extra_labels) {
+      bool replaced = false;
+      for (Label& label : *labels) {
+        if (label.name == extra.name) {
+          label.value = extra.value;
+          replaced = true;
+        }
       }
+      if (!replaced) labels->push_back(extra);
     }
-    if (!replaced) labels.push_back(extra);
+  }
+  if (sink_ != nullptr) {
+    sink_->Add(series, labels, sample, lines_.line_no());
+  } else {
+    out_->series.back().samples.push_back(sample);
   }
   return absl::OkStatus();
 }
@@ -497,7 +572,12 @@ absl::Status TextParser::ReadQuoted(std::string* out, std::string_view what) {
 
 absl::Status ParseTextFormat(std::string_view body, const TextFormatOptions& options,
                              DecodedBatch* out) {
-  return TextParser(body, options, out).Parse();
+  return TextParser(body, options, out, nullptr).Parse();
+}
+
+absl::Status ParseTextFormat(std::string_view body, const TextFormatOptions& options,
+                             TextSampleSink* sink) {
+  return TextParser(body, options, nullptr, sink).Parse();
 }
 
 }  // namespace ember::ingest

@@ -1,12 +1,12 @@
-// A scrape loop's ingest policy (scrape_loop.h): parsing the fetched body, target labels and
-// metric relabeling, honor_timestamps, sample_limit, stale markers for vanished series and at
-// the end of the loop, the report series (up, scrape_duration_seconds, ...), and the write
-// through ingest::Ingester with per-job counts.
+// A scrape loop's ingest policy (scrape_loop.h): parsing the fetched body into the target's
+// series cache (scrape_cache.h: target labels, metric relabeling and honor_timestamps for the
+// texts it does not know yet), sample_limit, stale markers for vanished series and at the end
+// of the loop, the report series (up, scrape_duration_seconds, ...), and the write through
+// ingest::Ingester with per-job counts.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <iterator>
-#include <limits>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,10 +24,6 @@
 namespace ember::server {
 namespace {
 
-// The parser's timestamp for samples written without one, so that they can be told apart from
-// those with their own (honor_timestamps). No exposition writes this one.
-constexpr int64_t kNoTimestamp = std::numeric_limits<int64_t>::min();
-
 // The report series, in the order of the values AppendReport() takes.
 constexpr const char* kReportNames[] = {"up", "scrape_duration_seconds", "scrape_samples_scraped",
                                         "scrape_samples_post_metric_relabeling",
@@ -37,12 +33,6 @@ int64_t WallMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string SeriesKey(const Labels& labels) {
-  std::string key;
-  for (const Label& l : labels) absl::StrAppend(&key, l.name, "\xfe", l.value, "\xff");
-  return key;
 }
 
 bool IsOpenMetrics(std::string_view content_type) {
@@ -66,7 +56,7 @@ void ScrapeLoop::Finalize() {
     AppendReport(t, stale, &batch);
   }
   if (!batch.series.empty()) Write(batch).IgnoreError();  // Counted by Write().
-  seen_.clear();
+  cache_.Clear();
   reported_ = false;
   stopped_.Notify();
 }
@@ -78,62 +68,42 @@ void ScrapeLoop::Store(const Fetched& fetched, int64_t start_ms, double seconds)
   std::string error = fetched.error;
   int64_t scraped = 0;
   int64_t post_relabel = 0;
-  ingest::DecodedBatch batch;
-  absl::flat_hash_map<std::string, SeenSeries> current;
-  if (error.empty()) {
+  const bool parsed = error.empty();
+  if (parsed) {
+    ScrapeLabeling labeling;
+    labeling.target_labels = &target_.labels;
+    labeling.honor_labels = settings.honor_labels;
+    labeling.honor_timestamps = settings.honor_timestamps;
+    labeling.relabeler = settings.metric_relabeler;
+    cache_.Begin(labeling, start_ms);
     ingest::TextFormatOptions options;
     options.openmetrics = IsOpenMetrics(fetched.content_type);
     options.default_timestamp_ms = kNoTimestamp;
-    if (absl::Status s = ingest::ParseTextFormat(fetched.body, options, &batch); !s.ok()) {
-      error = absl::StrCat(s.message());
-      batch.series.clear();
+    if (absl::Status s = ingest::ParseTextFormat(fetched.body, options, &cache_); !s.ok()) {
+      error = absl::StrCat(s.message());  // Reported as a scrape of nothing.
+    } else {
+      scraped = cache_.scraped();
+      post_relabel = cache_.post_relabel();
     }
   }
-  if (error.empty()) {
-    size_t kept = 0;
-    for (ingest::DecodedSeries& s : batch.series) {
-      scraped += static_cast<int64_t>(s.samples.size());
-      AddTargetLabels(target_.labels, settings.honor_labels, &s.labels);
-      if (settings.metric_relabeler != nullptr) {
-        if (!settings.metric_relabeler->Apply(&s.labels)) continue;
-      } else {
-        CanonicalizeLabels(&s.labels);
-      }
-      bool own_timestamp = false;
-      for (Sample& sample : s.samples) {
-        if (sample.t == kNoTimestamp || !settings.honor_timestamps) {
-          sample.t = start_ms;
-        } else {
-          own_timestamp = true;
-        }
-      }
-      post_relabel += static_cast<int64_t>(s.samples.size());
-      current.try_emplace(SeriesKey(s.labels), SeenSeries{s.labels, !own_timestamp});
-      if (&batch.series[kept] != &s) batch.series[kept] = std::move(s);
-      ++kept;
-    }
-    batch.series.resize(kept);
-    if (settings.sample_limit > 0 && static_cast<uint64_t>(post_relabel) > settings.sample_limit) {
-      error = absl::StrFormat(
-          "sample limit exceeded: %d samples after metric relabeling (sample_limit=%d)",
-          post_relabel, settings.sample_limit);
-    }
+  if (error.empty() && settings.sample_limit > 0 &&
+      static_cast<uint64_t>(post_relabel) > settings.sample_limit) {
+    error = absl::StrFormat(
+        "sample limit exceeded: %d samples after metric relabeling (sample_limit=%d)", post_relabel,
+        settings.sample_limit);
   }
   if (error.empty()) {
-    int64_t added = 0;
-    for (const auto& [key, series] : current) added += seen_.contains(key) ? 0 : 1;
-    for (const auto& [key, old] : seen_) {
-      if (!old.tracked || current.contains(key)) continue;
-      ingest::DecodedSeries& stale = batch.series.emplace_back();
-      stale.labels = old.labels;
-      stale.samples.push_back(Sample{start_ms, StaleNaN()});
-    }
+    cache_.MarkVanished();
+    ingest::DecodedBatch& batch = cache_.batch();
+    const size_t cached = batch.series.size();
     const double report[kNumReport] = {1, seconds, static_cast<double>(scraped),
                                        static_cast<double>(post_relabel),
-                                       static_cast<double>(added)};
+                                       static_cast<double>(cache_.added())};
     AppendReport(start_ms, report, &batch);
-    if (absl::Status s = Write(batch); s.ok()) {
-      seen_ = std::move(current);
+    const absl::Status s = Write(batch);
+    batch.series.resize(cached);
+    if (s.ok()) {
+      cache_.End(/*stored=*/true);
       reported_ = true;
       last_write_ms_ = start_ms;
       absl::MutexLock lock(&mu_);
@@ -143,10 +113,9 @@ void ScrapeLoop::Store(const Fetched& fetched, int64_t start_ms, double seconds)
       status_.last_scrape_duration_seconds = seconds;
       status_.last_samples = post_relabel;
       return;
-    } else {
-      // Rejected whole: nothing of it was stored, so the scrape failed.
-      error = absl::StrCat("storing the scrape: ", s.message());
     }
+    // Rejected whole: nothing of it was stored, so the scrape failed.
+    error = absl::StrCat("storing the scrape: ", s.message());
   }
 
   if (Counter* c = JobCounter(env_.failures)) c->Inc();
@@ -156,7 +125,7 @@ void ScrapeLoop::Store(const Fetched& fetched, int64_t start_ms, double seconds)
                                      static_cast<double>(post_relabel), 0};
   AppendReport(start_ms, report, &failed);
   Write(failed).IgnoreError();  // Counted by Write(); the scrape's error is what lastError says.
-  seen_.clear();
+  cache_.End(/*stored=*/false);
   reported_ = true;
   last_write_ms_ = start_ms;
   absl::MutexLock lock(&mu_);
@@ -168,12 +137,7 @@ void ScrapeLoop::Store(const Fetched& fetched, int64_t start_ms, double seconds)
 }
 
 void ScrapeLoop::AppendStaleMarkers(int64_t t, ingest::DecodedBatch* batch) const {
-  for (const auto& [key, series] : seen_) {
-    if (!series.tracked) continue;
-    ingest::DecodedSeries& s = batch->series.emplace_back();
-    s.labels = series.labels;
-    s.samples.push_back(Sample{t, StaleNaN()});
-  }
+  cache_.AppendStaleMarkers(t, batch);
 }
 
 void ScrapeLoop::AppendReport(int64_t t, const double (&values)[kNumReport],

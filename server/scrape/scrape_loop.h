@@ -23,7 +23,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "ember/db.h"
@@ -32,6 +31,7 @@
 #include "server/http/http_client.h"
 #include "server/metrics/metrics.h"
 #include "server/scrape/relabel.h"
+#include "server/scrape/scrape_cache.h"
 #include "server/scrape/scrape_manager.h"
 #include "server/scrape/scrape_target.h"
 
@@ -81,12 +81,6 @@ class ScrapeLoop : public std::enable_shared_from_this<ScrapeLoop> {
 
  private:
   using Clock = std::chrono::steady_clock;
-  // A series stored by the last successful scrape: its canonical labels, and whether it gets
-  // a stale marker when it disappears (not when it carried its own timestamp).
-  struct SeenSeries {
-    Labels labels;
-    bool tracked = true;
-  };
   struct Fetched {
     std::string error;  // "" on success.
     std::string body;
@@ -116,7 +110,8 @@ class ScrapeLoop : public std::enable_shared_from_this<ScrapeLoop> {
   void Finalize();
   // Parses, labels and stores a fetched body, or records the failure; updates status_.
   void Store(const Fetched& fetched, int64_t start_ms, double seconds);
-  // Appends stale markers at `t` for every tracked series of the last successful scrape.
+  // Appends stale markers at `t` for every tracked series of the last successful scrape
+  // (cache_).
   void AppendStaleMarkers(int64_t t, ingest::DecodedBatch* batch) const;
   // Appends the report series (kReportNames in scrape_ingest.cc) with these values at `t`.
   void AppendReport(int64_t t, const double (&values)[kNumReport],
@@ -143,7 +138,9 @@ class ScrapeLoop : public std::enable_shared_from_this<ScrapeLoop> {
   uint64_t gen_ = 0;
   int64_t start_ms_ = 0;
   Clock::time_point start_;
-  absl::flat_hash_map<std::string, SeenSeries> seen_;  // Key: the labels, serialized.
+  // The target's series: what their texts parse to, and which the last successful scrape
+  // stored (for stale markers).
+  ScrapeCache cache_;
   int64_t last_write_ms_ = 0;  // Timestamp of the last samples written (report or stale).
   bool reported_ = false;      // Report series are stored and not yet marked stale.
 
