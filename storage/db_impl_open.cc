@@ -236,12 +236,13 @@ void DbImpl::SyncLoop() {
       continue;
     }
     if (stop) return;
-    // Committers signal sync_cv_ when they start waiting; a pending batch waits for the
-    // interval to pass since the last fsync began.
+    // Every committer signals sync_cv_ when it starts waiting, so an idle loop sleeps until
+    // one does (no wake-ups while nothing is written); a pending batch waits for the interval
+    // to pass since the last fsync began.
     if (pending) {
       sync_cv_.WaitWithDeadline(&sync_mu_, next_allowed);
     } else {
-      sync_cv_.WaitWithTimeout(&sync_mu_, interval);
+      sync_cv_.Wait(&sync_mu_);
     }
   }
 }
