@@ -131,5 +131,28 @@ TEST_F(DbTest, SelectHonoursTimeRangeInclusively) {
   EXPECT_TRUE(Read(db_.get(), "m", samples.back().t + 1, samples.back().t + kHour).empty());
 }
 
+TEST_F(DbTest, SelectOrdersSeriesByLabelsPairByPair) {
+  // Label sets where one is a prefix of another, or a name a prefix of another name, and
+  // values with bytes below and above the separators a flat key could use.
+  const std::vector<Labels> sets = {
+      L({{"__name__", "m"}, {"a", "b"}, {"c", "x"}}), L({{"__name__", "m"}, {"ab", "a"}}),
+      L({{"__name__", "m"}, {"a", "b\x01"}}),         L({{"__name__", "m"}, {"a", "b"}}),
+      L({{"__name__", "m"}, {"a", "\xc3\xa9"}}),      L({{"__name__", "m"}, {"a", ""}, {"b", "1"}}),
+      L({{"__name__", "m"}, {"a", "b"}, {"b", "x"}}),
+  };
+  for (const Labels& ls : sets) AppendAll(ls, {{kT0, 1}});
+  auto r = db_->Select({{Matcher::Op::kEqual, "__name__", "m"}}, kT0, kT0);
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::vector<Labels> want = sets;
+  for (Labels& ls : want) {
+    std::erase_if(ls, [](const Label& l) { return l.value.empty(); });
+    std::sort(ls.begin(), ls.end());
+  }
+  std::sort(want.begin(), want.end());
+  std::vector<Labels> got;
+  for (const Series& s : *r) got.push_back(s.labels);
+  EXPECT_EQ(got, want);
+}
+
 }  // namespace
 }  // namespace ember
