@@ -84,6 +84,9 @@ class DbImpl final : public Db, public Querier, public Appendable {
   // [mint, maxt]): appends its samples in range and returns true. False otherwise.
   bool CopyHeadSamplesIfCovering(uint64_t ref, int64_t mint, int64_t maxt,
                                  std::vector<Sample>* out);
+  // Whether `ref`'s open chunk's first or last sample lies in [mint, maxt] (so the series has
+  // a sample in range; false says nothing).
+  bool HeadOverlaps(uint64_t ref, int64_t mint, int64_t maxt);
   RocksStore* store() { return store_.get(); }
 
  private:

@@ -242,6 +242,11 @@ class LazySeriesSet final : public SeriesSet {
   std::unique_ptr<SampleIterator> Samples() override {
     return std::make_unique<SeriesIterator>(db_, series_[next_ - 1].ref, mint_, maxt_, parts_);
   }
+  absl::StatusOr<bool> HasSamples() override {
+    // A series whose open chunk overlaps the range has a sample in it: no chunk is read.
+    if (db_->HeadOverlaps(series_[next_ - 1].ref, mint_, maxt_)) return true;
+    return SeriesSet::HasSamples();
+  }
   absl::Status status() const override { return absl::OkStatus(); }
 
  private:
@@ -314,6 +319,15 @@ void DbImpl::CopyHeadSamples(uint64_t ref, int64_t mint, int64_t maxt, std::vect
   for (const Sample& s : all) {
     if (s.t >= mint && s.t <= maxt) out->push_back(s);
   }
+}
+
+bool DbImpl::HeadOverlaps(uint64_t ref, int64_t mint, int64_t maxt) {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = by_ref_.find(ref);
+  if (it == by_ref_.end()) return false;
+  const HeadChunk& c = it->second->chunk;
+  if (c.empty()) return false;
+  return (c.min_t() >= mint && c.min_t() <= maxt) || (c.max_t() >= mint && c.max_t() <= maxt);
 }
 
 bool DbImpl::CopyHeadSamplesIfCovering(uint64_t ref, int64_t mint, int64_t maxt,

@@ -1,6 +1,7 @@
 // Reading a Db (see db_testing.h): matchers, label rules and UTF-8, the recent window, label
 // names and values, iterator seeks and time ranges.
 #include "storage/db_testing.h"
+#include "storage/querier.h"
 
 namespace ember {
 namespace {
@@ -152,6 +153,27 @@ TEST_F(DbTest, SelectOrdersSeriesByLabelsPairByPair) {
   std::vector<Labels> got;
   for (const Series& s : *r) got.push_back(s.labels);
   EXPECT_EQ(got, want);
+}
+
+TEST_F(DbTest, HasSamplesTellsWhetherASeriesHasASampleInTheRange) {
+  // An open chunk with samples at 0 s and 100 s; a sealed one before it for "old".
+  AppendAll(L({{"__name__", "m"}}), {{kT0, 1}, {kT0 + 100'000, 2}});
+  AppendAll(L({{"__name__", "old"}}), Ramp(130, kT0 - kHour, 15'000));
+  auto has = [&](const std::string& name, int64_t mint, int64_t maxt) -> int {
+    auto ms = storage::CompileMatchers({{Matcher::Op::kEqual, "__name__", name}});
+    EXPECT_TRUE(ms.ok());
+    auto set = storage::QuerierOf(db_.get())->Select(*ms, mint, maxt);
+    EXPECT_TRUE(set.ok()) << set.status();
+    if (!set.ok() || !(*set)->Next()) return -1;
+    absl::StatusOr<bool> h = (*set)->HasSamples();
+    EXPECT_TRUE(h.ok()) << h.status();
+    return h.ok() && *h;
+  };
+  EXPECT_EQ(has("m", kT0 + 90'000, kT0 + 100'000), 1);
+  EXPECT_EQ(has("m", kT0 - 10'000, kT0), 1);
+  EXPECT_EQ(has("m", kT0 + 10'000, kT0 + 20'000), 0) << "between the open chunk's samples";
+  EXPECT_EQ(has("old", kT0 - kHour, kT0 - kHour), 1) << "in the sealed chunk only";
+  EXPECT_EQ(has("old", kT0 - kHour + 1, kT0 - kHour + 14'999), 0);
 }
 
 }  // namespace

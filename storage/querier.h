@@ -36,6 +36,14 @@ class SeriesSet {
   // series' partitions hold samples outside the range only. May be called once per series;
   // the iterator may outlive the set's position but not the set.
   virtual std::unique_ptr<SampleIterator> Samples() = 0;
+  // Whether the current series has a sample within [mint, maxt], as Samples()->Next() would
+  // tell, perhaps without reading any chunk. Instead of Samples(), not with it.
+  virtual absl::StatusOr<bool> HasSamples() {
+    std::unique_ptr<SampleIterator> it = Samples();
+    if (it->Next()) return true;
+    if (!it->status().ok()) return it->status();
+    return false;
+  }
   // DataLoss for damaged label records; OK otherwise.
   virtual absl::Status status() const = 0;
 };

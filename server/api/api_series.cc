@@ -16,6 +16,9 @@
 #include "server/api/api_response.h"
 #include "server/api/query_json.h"
 #include "server/http/json.h"
+#include "storage/matcher.h"
+#include "storage/querier.h"
+#include "util/status_macros.h"
 
 namespace ember::server {
 namespace {
@@ -162,9 +165,20 @@ HttpResponse Api::SeriesEndpoint(const HttpRequest& req) {
   if (sel.error.has_value()) return *sel.error;
   std::set<Labels> found;
   for (const std::vector<Matcher>& set : sel.sets) {
-    absl::StatusOr<std::vector<Series>> series = db_->Select(set, sel.start, sel.end);
-    if (!series.ok()) return ApiError(ErrorType::kExecution, series.status().message());
-    for (Series& s : *series) found.insert(std::move(s.labels));
+    // Labels only: a series with a sample in range is listed, and its chunks are read only
+    // when its open chunk cannot tell.
+    absl::Status s = [&]() -> absl::Status {
+      EMBER_ASSIGN_OR_RETURN(std::vector<storage::CompiledMatcher> compiled,
+                             storage::CompileMatchers(set));
+      EMBER_ASSIGN_OR_RETURN(std::unique_ptr<storage::SeriesSet> series,
+                             storage::QuerierOf(db_)->Select(compiled, sel.start, sel.end));
+      while (series->Next()) {
+        EMBER_ASSIGN_OR_RETURN(const bool has, series->HasSamples());
+        if (has) found.insert(std::move(series->labels()));
+      }
+      return series->status();
+    }();
+    if (!s.ok()) return ApiError(ErrorType::kExecution, s.message());
   }
   std::vector<std::string> warnings;
   JsonWriter w;
