@@ -28,27 +28,23 @@ absl::Status Evaluator::StreamSeries(const VectorSelector& vs, int64_t mint, int
   // copied into accounted memory. `es.points` is reused from series to series unless `fn`
   // takes it.
   EvalSeries es;
+  std::vector<Sample> samples;  // One series' samples as read, reused.
   absl::Status status = [&]() -> absl::Status {
     while (set->Next()) {
       EMBER_RETURN_IF_ERROR(ctx_->Check());
-      std::unique_ptr<SampleIterator> it = set->Samples();
-      if (!it->Next()) {  // No sample in range: the series' partitions hold others only.
-        EMBER_RETURN_IF_ERROR(it->status());
-        continue;
-      }
+      samples.clear();
+      EMBER_RETURN_IF_ERROR(set->ReadSamples(&samples));
+      if (samples.empty()) continue;  // No sample in range: its partitions hold others only.
       es.points.clear();
       es.drop_name = false;
       int64_t n = 0;
-      do {
-        const Sample smp = it->At();
-        if (smp.t < mint || smp.t > maxt) continue;
-        if (drop_stale && IsStaleNaN(smp.v)) continue;
-        EMBER_RETURN_IF_ERROR(ctx_->Push(&es.points, {smp.t, smp.v}));
-        if ((++n & 4095) == 0) EMBER_RETURN_IF_ERROR(ctx_->AddSamples(4096));
-      } while (it->Next());
-      EMBER_RETURN_IF_ERROR(it->status());
-      EMBER_RETURN_IF_ERROR(ctx_->AddSamples(n & 4095));
+      for (const Sample& smp : samples) n += !(drop_stale && IsStaleNaN(smp.v));
+      EMBER_RETURN_IF_ERROR(ctx_->AddSamples(n));
       *loaded += n;
+      EMBER_RETURN_IF_ERROR(ctx_->Reserve(&es.points, static_cast<size_t>(n)));
+      for (const Sample& smp : samples) {
+        if (!(drop_stale && IsStaleNaN(smp.v))) es.points.push_back({smp.t, smp.v});
+      }
       if (es.points.empty()) continue;
       es.labels = std::move(set->labels());
       EMBER_RETURN_IF_ERROR(ctx_->Charge(LabelsBytes(es.labels)));

@@ -114,6 +114,23 @@ class SeriesIterator final : public SampleIterator {
   Sample At() const override { return cur_; }
   absl::Status status() const override { return status_; }
 
+  // Appends every remaining sample to `*out`, chunk by chunk, as Next() would give them.
+  absl::Status DrainInto(std::vector<Sample>* out) {
+    while (true) {
+      for (; pos_ < buf_.size(); ++pos_) {
+        const Sample s = buf_[pos_];
+        if (s.t <= last_t_ || s.t < mint_) continue;
+        if (s.t > maxt_) {
+          Finish();
+          return status_;
+        }
+        last_t_ = s.t;
+        out->push_back(s);
+      }
+      if (!LoadNextChunk(mint_)) return status_;
+    }
+  }
+
  private:
   bool has_cur_() const { return last_t_ != INT64_MIN; }
 
@@ -241,6 +258,10 @@ class LazySeriesSet final : public SeriesSet {
   Labels& labels() override { return series_[next_ - 1].labels; }
   std::unique_ptr<SampleIterator> Samples() override {
     return std::make_unique<SeriesIterator>(db_, series_[next_ - 1].ref, mint_, maxt_, parts_);
+  }
+  absl::Status ReadSamples(std::vector<Sample>* out) override {
+    SeriesIterator it(db_, series_[next_ - 1].ref, mint_, maxt_, parts_);
+    return it.DrainInto(out);
   }
   absl::StatusOr<bool> HasSamples() override {
     // A series whose open chunk overlaps the range has a sample in it: no chunk is read.
