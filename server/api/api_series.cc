@@ -1,5 +1,6 @@
 // The series and label endpoints: /api/v1/series, /api/v1/labels,
 // /api/v1/label/<name>/values, and /api/v1/metadata (what the ingest doors kept).
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -163,7 +164,7 @@ HttpResponse Api::SeriesEndpoint(const HttpRequest& req) {
     return ApiError(ErrorType::kBadData, "no match[] parameter provided");
   const Selection sel = ParseSelection(*params);
   if (sel.error.has_value()) return *sel.error;
-  std::set<Labels> found;
+  std::vector<Labels> found;  // Each set's series come sorted: one set needs no sort.
   for (const std::vector<Matcher>& set : sel.sets) {
     // Labels only: a series with a sample in range is listed, and its chunks are read only
     // when its open chunk cannot tell.
@@ -174,12 +175,14 @@ HttpResponse Api::SeriesEndpoint(const HttpRequest& req) {
                              storage::QuerierOf(db_)->Select(compiled, sel.start, sel.end));
       while (series->Next()) {
         EMBER_ASSIGN_OR_RETURN(const bool has, series->HasSamples());
-        if (has) found.insert(std::move(series->labels()));
+        if (has) found.push_back(std::move(series->labels()));
       }
       return series->status();
     }();
     if (!s.ok()) return ApiError(ErrorType::kExecution, s.message());
   }
+  if (!std::is_sorted(found.begin(), found.end())) std::sort(found.begin(), found.end());
+  found.erase(std::unique(found.begin(), found.end()), found.end());
   std::vector<std::string> warnings;
   JsonWriter w;
   w.BeginArray();
