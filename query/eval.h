@@ -155,6 +155,8 @@ bool LimitRatioKeeps(double ratio, const Labels& labels);
 // What a SeriesList's point buffers and a label set cost, for the query's memory account.
 int64_t PointBytes(const SeriesList& list);
 int64_t LabelsBytes(const Labels& labels);
+// Sorts by LabelsLess, unless already sorted.
+void SortByLabels(SeriesList* list);
 // Merges series with equal label sets; InvalidArgument when two have a point at the same step.
 absl::Status MergeSameLabelsets(SeriesList* list);
 
@@ -193,6 +195,15 @@ class Evaluator {
     int64_t loaded = 0;  // Samples counted against max_samples.
   };
   absl::StatusOr<RangeArg> LoadRangeArg(const Expr& e);
+  // A matrix selector's window parameters, with no series loaded.
+  RangeArg MatrixArg(const MatrixSelector& ms) const;
+  // Called with each selected series, its points loaded; may move them out (else the buffer is
+  // reused for the next series).
+  using SeriesFn = std::function<absl::Status(EvalSeries& s)>;
+  // Streams the series of matrix selector `ms`, with the points LoadRangeArg would load, one
+  // at a time in label order: only one series' points are held at once. Adds the samples
+  // loaded to `*loaded` (still counted in current_samples; the caller releases them).
+  absl::Status StreamMatrix(const MatrixSelector& ms, int64_t* loaded, const SeriesFn& fn);
   int64_t WindowEnd(const RangeArg& a, int64_t ts) const;
   // At most how many steps' windows of `a` can hold one of `pts` (sorted by time): a reserve()
   // hint for a range function's output.
@@ -202,6 +213,9 @@ class Evaluator {
   absl::StatusOr<EvalResult> EvalVectorSelector(const VectorSelector& vs, bool sample_time);
   absl::StatusOr<SeriesList> LoadSeries(const VectorSelector& vs, int64_t mint, int64_t maxt,
                                         bool drop_stale, int64_t* loaded);
+  // LoadSeries one series at a time: see StreamMatrix.
+  absl::Status StreamSeries(const VectorSelector& vs, int64_t mint, int64_t maxt, bool drop_stale,
+                            int64_t* loaded, const SeriesFn& fn);
   absl::StatusOr<SeriesList> EvalSubqueryPoints(const SubqueryExpr& sq, int64_t* loaded);
   absl::StatusOr<EvalResult> EvalUnary(const UnaryExpr& e);
   absl::StatusOr<EvalResult> EvalBinary(const BinaryExpr& e);

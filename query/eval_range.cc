@@ -85,7 +85,16 @@ absl::StatusOr<EvalResult> Evaluator::EvalRangeFunction(const Call& e, int matri
     const std::vector<Point>& pts = params[k].series[0].points;
     return step_index < static_cast<int64_t>(pts.size()) ? pts[step_index].v : 0;
   };
-  EMBER_ASSIGN_OR_RETURN(RangeArg arg, LoadRangeArg(*e.args[matrix_arg]));
+  const Expr& matrix = Unparen(*e.args[matrix_arg]);
+  // A matrix selector's series are streamed one at a time through the window function below
+  // (only one series' samples held at once); absent_over_time and subqueries load them all.
+  const bool stream = matrix.kind == ExprKind::kMatrixSelector && id != FunctionId::kAbsentOverTime;
+  RangeArg arg;
+  if (stream) {
+    arg = MatrixArg(matrix.As<MatrixSelector>());
+  } else {
+    EMBER_ASSIGN_OR_RETURN(arg, LoadRangeArg(*e.args[matrix_arg]));
+  }
   const int64_t steps = num_steps();
   EvalResult r;
   r.type = ValueType::kVector;
@@ -133,7 +142,7 @@ absl::StatusOr<EvalResult> Evaluator::EvalRangeFunction(const Call& e, int matri
   }
   const bool counter_fn = id == FunctionId::kRate || id == FunctionId::kIncrease;
   // Positions of the p0/p1 parameters among `params`.
-  for (EvalSeries& s : arg.series) {
+  const auto eval_series = [&](EvalSeries& s) -> absl::Status {
     EvalSeries o;
     size_t lo = 0;
     size_t hi = 0;
@@ -162,7 +171,7 @@ absl::StatusOr<EvalResult> Evaluator::EvalRangeFunction(const Call& e, int matri
     }
     if (o.points.empty()) {
       ctx_->Release(static_cast<int64_t>(o.points.capacity() * sizeof(Point)));
-      continue;
+      return absl::OkStatus();
     }
     EMBER_RETURN_IF_ERROR(ctx_->Charge(LabelsBytes(s.labels)));
     if (counter_fn) {
@@ -177,6 +186,13 @@ absl::StatusOr<EvalResult> Evaluator::EvalRangeFunction(const Call& e, int matri
     o.labels = std::move(s.labels);
     o.drop_name = s.drop_name || !KeepsName(id);
     r.series.push_back(std::move(o));
+    return absl::OkStatus();
+  };
+  if (stream) {
+    EMBER_RETURN_IF_ERROR(StreamMatrix(matrix.As<MatrixSelector>(), &arg.loaded, eval_series));
+    SortByLabels(&r.series);
+  } else {
+    for (EvalSeries& s : arg.series) EMBER_RETURN_IF_ERROR(eval_series(s));
   }
   ctx_->ReleaseSamples(arg.loaded);
   ctx_->Release(PointBytes(arg.series));

@@ -13,10 +13,9 @@
 
 namespace ember::query {
 
-absl::StatusOr<SeriesList> Evaluator::LoadSeries(const VectorSelector& vs, int64_t mint,
-                                                 int64_t maxt, bool drop_stale, int64_t* loaded) {
-  SeriesList out;
-  if (mint > maxt) return out;
+absl::Status Evaluator::StreamSeries(const VectorSelector& vs, int64_t mint, int64_t maxt,
+                                     bool drop_stale, int64_t* loaded, const SeriesFn& fn) {
+  if (mint > maxt) return absl::OkStatus();
   std::span<const storage::CompiledMatcher> matchers = vs.compiled_matchers;
   std::vector<storage::CompiledMatcher> compiled;  // For a selector the parser did not make.
   if (matchers.size() != vs.matchers.size()) {
@@ -26,35 +25,57 @@ absl::StatusOr<SeriesList> Evaluator::LoadSeries(const VectorSelector& vs, int64
   EMBER_ASSIGN_OR_RETURN(std::unique_ptr<storage::SeriesSet> set,
                          ctx_->querier->Select(matchers, mint, maxt));
   // Series come sorted by labels; each one's chunks are decoded only here, as its samples are
-  // copied into accounted memory.
-  while (set->Next()) {
-    EMBER_RETURN_IF_ERROR(ctx_->Check());
-    std::unique_ptr<SampleIterator> it = set->Samples();
-    if (!it->Next()) {  // No sample in range: the series' partitions hold others only.
-      EMBER_RETURN_IF_ERROR(it->status());
-      continue;
+  // copied into accounted memory. `es.points` is reused from series to series unless `fn`
+  // takes it.
+  EvalSeries es;
+  std::vector<Sample> samples;  // One series' samples as read, reused.
+  absl::Status status = [&]() -> absl::Status {
+    while (set->Next()) {
+      EMBER_RETURN_IF_ERROR(ctx_->Check());
+      samples.clear();
+      EMBER_RETURN_IF_ERROR(set->ReadSamples(&samples));
+      if (samples.empty()) continue;  // No sample in range: its partitions hold others only.
+      es.points.clear();
+      es.drop_name = false;
+      int64_t n = 0;
+      for (const Sample& smp : samples) n += !(drop_stale && IsStaleNaN(smp.v));
+      EMBER_RETURN_IF_ERROR(ctx_->AddSamples(n));
+      *loaded += n;
+      EMBER_RETURN_IF_ERROR(ctx_->Reserve(&es.points, static_cast<size_t>(n)));
+      for (const Sample& smp : samples) {
+        if (!(drop_stale && IsStaleNaN(smp.v))) es.points.push_back({smp.t, smp.v});
+      }
+      if (es.points.empty()) continue;
+      es.labels = std::move(set->labels());
+      EMBER_RETURN_IF_ERROR(ctx_->Charge(LabelsBytes(es.labels)));
+      EMBER_RETURN_IF_ERROR(fn(es));
     }
-    EvalSeries es;
-    es.labels = std::move(set->labels());
-    EMBER_RETURN_IF_ERROR(ctx_->Charge(LabelsBytes(es.labels)));
-    int64_t n = 0;
-    do {
-      const Sample smp = it->At();
-      if (smp.t < mint || smp.t > maxt) continue;
-      if (drop_stale && IsStaleNaN(smp.v)) continue;
-      EMBER_RETURN_IF_ERROR(ctx_->Push(&es.points, {smp.t, smp.v}));
-      if ((++n & 4095) == 0) EMBER_RETURN_IF_ERROR(ctx_->AddSamples(4096));
-    } while (it->Next());
-    EMBER_RETURN_IF_ERROR(it->status());
-    EMBER_RETURN_IF_ERROR(ctx_->AddSamples(n & 4095));
-    *loaded += n;
-    if (!es.points.empty()) out.push_back(std::move(es));
-  }
-  EMBER_RETURN_IF_ERROR(set->status());
-  std::sort(out.begin(), out.end(), [](const EvalSeries& a, const EvalSeries& b) {
-    return LabelsLess(a.labels, b.labels);
-  });
+    return set->status();
+  }();
+  ctx_->Release(static_cast<int64_t>(es.points.capacity() * sizeof(Point)));
+  return status;
+}
+
+absl::StatusOr<SeriesList> Evaluator::LoadSeries(const VectorSelector& vs, int64_t mint,
+                                                 int64_t maxt, bool drop_stale, int64_t* loaded) {
+  SeriesList out;
+  EMBER_RETURN_IF_ERROR(
+      StreamSeries(vs, mint, maxt, drop_stale, loaded, [&](EvalSeries& s) -> absl::Status {
+        out.push_back(std::move(s));
+        s = EvalSeries();
+        return absl::OkStatus();
+      }));
+  SortByLabels(&out);
   return out;
+}
+
+void SortByLabels(SeriesList* list) {
+  const auto less = [](const EvalSeries& a, const EvalSeries& b) {
+    return LabelsLess(a.labels, b.labels);
+  };
+  // A Querier gives its series sorted already: checking costs one comparison per series.
+  if (!std::is_sorted(list->begin(), list->end(), less))
+    std::sort(list->begin(), list->end(), less);
 }
 
 absl::StatusOr<EvalResult> Evaluator::EvalVectorSelector(const VectorSelector& vs,
@@ -123,17 +144,29 @@ absl::StatusOr<SeriesList> Evaluator::EvalSubqueryPoints(const SubqueryExpr& sq,
   return std::move(r.series);
 }
 
+Evaluator::RangeArg Evaluator::MatrixArg(const MatrixSelector& ms) const {
+  RangeArg a;
+  a.range_ms = ms.range_ms;
+  a.offset_ms = ms.selector->offset_ms;
+  a.at = ms.selector->at;
+  a.at_ms = ms.selector->at_ms;
+  return a;
+}
+
+absl::Status Evaluator::StreamMatrix(const MatrixSelector& ms, int64_t* loaded,
+                                     const SeriesFn& fn) {
+  const RangeArg a = MatrixArg(ms);
+  return StreamSeries(*ms.selector, WindowEnd(a, start_) - a.range_ms + 1, WindowEnd(a, end_), true,
+                      loaded, fn);
+}
+
 absl::StatusOr<Evaluator::RangeArg> Evaluator::LoadRangeArg(const Expr& expr) {
   const Expr& e = Unparen(expr);
   RangeArg a;
   if (e.kind == ExprKind::kMatrixSelector) {
     const MatrixSelector& ms = e.As<MatrixSelector>();
-    const VectorSelector& vs = *ms.selector;
-    a.range_ms = ms.range_ms;
-    a.offset_ms = vs.offset_ms;
-    a.at = vs.at;
-    a.at_ms = vs.at_ms;
-    EMBER_ASSIGN_OR_RETURN(a.series, LoadSeries(vs, WindowEnd(a, start_) - a.range_ms + 1,
+    a = MatrixArg(ms);
+    EMBER_ASSIGN_OR_RETURN(a.series, LoadSeries(*ms.selector, WindowEnd(a, start_) - a.range_ms + 1,
                                                 WindowEnd(a, end_), true, &a.loaded));
     return a;
   }
@@ -164,9 +197,7 @@ absl::StatusOr<SeriesList> Evaluator::EvalRangeVectorAt(const Expr& e) {
     }
     if (!o.points.empty()) out.push_back(std::move(o));
   }
-  std::sort(out.begin(), out.end(), [](const EvalSeries& x, const EvalSeries& y) {
-    return LabelsLess(x.labels, y.labels);
-  });
+  SortByLabels(&out);
   return out;
 }
 

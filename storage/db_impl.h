@@ -80,6 +80,13 @@ class DbImpl final : public Db, public Querier, public Appendable {
 
   // Copies the samples of `ref`'s open chunk within [mint, maxt] (for iterators).
   void CopyHeadSamples(uint64_t ref, int64_t mint, int64_t maxt, std::vector<Sample>* out);
+  // When `ref`'s open chunk starts at or before `mint` (so no sealed chunk holds a sample in
+  // [mint, maxt]): appends its samples in range and returns true. False otherwise.
+  bool CopyHeadSamplesIfCovering(uint64_t ref, int64_t mint, int64_t maxt,
+                                 std::vector<Sample>* out);
+  // Whether `ref`'s open chunk's first or last sample lies in [mint, maxt] (so the series has
+  // a sample in range; false says nothing).
+  bool HeadOverlaps(uint64_t ref, int64_t mint, int64_t maxt);
   RocksStore* store() { return store_.get(); }
 
  private:

@@ -114,6 +114,23 @@ class SeriesIterator final : public SampleIterator {
   Sample At() const override { return cur_; }
   absl::Status status() const override { return status_; }
 
+  // Appends every remaining sample to `*out`, chunk by chunk, as Next() would give them.
+  absl::Status DrainInto(std::vector<Sample>* out) {
+    while (true) {
+      for (; pos_ < buf_.size(); ++pos_) {
+        const Sample s = buf_[pos_];
+        if (s.t <= last_t_ || s.t < mint_) continue;
+        if (s.t > maxt_) {
+          Finish();
+          return status_;
+        }
+        last_t_ = s.t;
+        out->push_back(s);
+      }
+      if (!LoadNextChunk(mint_)) return status_;
+    }
+  }
+
  private:
   bool has_cur_() const { return last_t_ != INT64_MIN; }
 
@@ -129,6 +146,16 @@ class SeriesIterator final : public SampleIterator {
     if (done_) return false;
     buf_.clear();
     pos_ = 0;
+    if (!started_) {
+      started_ = true;
+      // Every sealed sample of a series is older than its open chunk's first one: when that
+      // is at or before `from`, the head alone holds the range and RocksDB is not touched.
+      if (db_->CopyHeadSamplesIfCovering(ref_, std::max(from, mint_), maxt_, &buf_)) {
+        part_idx_ = parts_.size();
+        head_done_ = true;
+        return !buf_.empty() || Finish();
+      }
+    }
     while (part_idx_ < parts_.size()) {
       if (!it_) {
         it_ = db_->store()->NewIterator(parts_[part_idx_], PartitionFamily::kChunks, true);
@@ -176,6 +203,7 @@ class SeriesIterator final : public SampleIterator {
   std::vector<std::shared_ptr<Partition>> parts_;
   size_t part_idx_ = 0;
   std::unique_ptr<StoreIterator> it_;
+  bool started_ = false;
   bool head_done_ = false;
   bool done_ = false;
   std::vector<Sample> buf_;
@@ -231,6 +259,15 @@ class LazySeriesSet final : public SeriesSet {
   std::unique_ptr<SampleIterator> Samples() override {
     return std::make_unique<SeriesIterator>(db_, series_[next_ - 1].ref, mint_, maxt_, parts_);
   }
+  absl::Status ReadSamples(std::vector<Sample>* out) override {
+    SeriesIterator it(db_, series_[next_ - 1].ref, mint_, maxt_, parts_);
+    return it.DrainInto(out);
+  }
+  absl::StatusOr<bool> HasSamples() override {
+    // A series whose open chunk overlaps the range has a sample in it: no chunk is read.
+    if (db_->HeadOverlaps(series_[next_ - 1].ref, mint_, maxt_)) return true;
+    return SeriesSet::HasSamples();
+  }
   absl::Status status() const override { return absl::OkStatus(); }
 
  private:
@@ -241,6 +278,47 @@ class LazySeriesSet final : public SeriesSet {
   const int64_t maxt_;
   const std::vector<std::shared_ptr<Partition>> parts_;
 };
+
+// Appends a byte string whose memcmp order is the order of label sets (name, then value, pair
+// by pair; a prefix first): each string with 0x00 escaped as 0x00 0xff, ended by 0x00 0x00.
+void AppendSortKey(const Labels& labels, std::string* key) {
+  auto put = [key](const std::string& s) {
+    for (char c : s) {
+      key->push_back(c);
+      if (c == '\0') key->push_back('\xff');
+    }
+    key->append(2, '\0');
+  };
+  for (const Label& l : labels) {
+    put(l.name);
+    put(l.value);
+  }
+}
+
+// Sorts by labels. Comparing Labels pair by pair costs several string compares each time;
+// comparing one flat key per series is a single memcmp (half the Select of a 5,000-series
+// selector was this sort).
+void SortByLabels(std::vector<LazySeriesSet::Entry>* series) {
+  if (series->size() < 2) return;
+  std::string keys;
+  std::vector<std::pair<size_t, size_t>> bounds(series->size());  // Offset, length.
+  for (size_t i = 0; i < series->size(); ++i) {
+    const size_t at = keys.size();
+    AppendSortKey((*series)[i].labels, &keys);
+    bounds[i] = {at, keys.size() - at};
+  }
+  std::vector<uint32_t> order(series->size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
+  const std::string_view all = keys;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return all.substr(bounds[a].first, bounds[a].second) <
+           all.substr(bounds[b].first, bounds[b].second);
+  });
+  std::vector<LazySeriesSet::Entry> sorted;
+  sorted.reserve(series->size());
+  for (uint32_t i : order) sorted.push_back(std::move((*series)[i]));
+  series->swap(sorted);
+}
 
 }  // namespace
 
@@ -262,6 +340,37 @@ void DbImpl::CopyHeadSamples(uint64_t ref, int64_t mint, int64_t maxt, std::vect
   for (const Sample& s : all) {
     if (s.t >= mint && s.t <= maxt) out->push_back(s);
   }
+}
+
+bool DbImpl::HeadOverlaps(uint64_t ref, int64_t mint, int64_t maxt) {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = by_ref_.find(ref);
+  if (it == by_ref_.end()) return false;
+  const HeadChunk& c = it->second->chunk;
+  if (c.empty()) return false;
+  return (c.min_t() >= mint && c.min_t() <= maxt) || (c.max_t() >= mint && c.max_t() <= maxt);
+}
+
+bool DbImpl::CopyHeadSamplesIfCovering(uint64_t ref, int64_t mint, int64_t maxt,
+                                       std::vector<Sample>* out) {
+  HeadChunk::Bits bits;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = by_ref_.find(ref);
+    if (it == by_ref_.end()) return false;
+    const HeadChunk& c = it->second->chunk;
+    // Out-of-order samples older than the open chunk go into sealed chunks, newer ones into
+    // the open chunk (db_impl_write.cc), so sealed samples are all < c.min_t().
+    if (c.empty() || c.min_t() > mint) return false;
+    if (c.max_t() < mint) return true;  // Nothing in range anywhere.
+    bits = c.CopyBits();
+  }
+  std::vector<Sample> all;
+  if (!HeadChunk::Decode(bits, &all).ok()) return false;  // A bug; the slow path copes.
+  for (const Sample& s : all) {
+    if (s.t >= mint && s.t <= maxt) out->push_back(s);
+  }
+  return true;
 }
 
 absl::StatusOr<std::vector<uint64_t>> DbImpl::MatchingRefs(
@@ -311,10 +420,7 @@ absl::StatusOr<std::unique_ptr<SeriesSet>> DbImpl::Select(std::span<const Compil
       EMBER_ASSIGN_OR_RETURN(std::string bytes, LabelBytesOf(refs[i]));
       EMBER_RETURN_IF_ERROR(DecodeLabels(bytes, &series[i].labels));
     }
-    std::sort(series.begin(), series.end(),
-              [](const LazySeriesSet::Entry& a, const LazySeriesSet::Entry& b) {
-                return a.labels < b.labels;
-              });
+    SortByLabels(&series);
   }
   return std::make_unique<LazySeriesSet>(this, std::move(series), mint, maxt, std::move(parts));
 }

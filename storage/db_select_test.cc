@@ -1,6 +1,7 @@
 // Reading a Db (see db_testing.h): matchers, label rules and UTF-8, the recent window, label
 // names and values, iterator seeks and time ranges.
 #include "storage/db_testing.h"
+#include "storage/querier.h"
 
 namespace ember {
 namespace {
@@ -129,6 +130,50 @@ TEST_F(DbTest, SelectHonoursTimeRangeInclusively) {
   EXPECT_EQ(got.front().t, samples[10].t);
   EXPECT_EQ(got.back().t, samples[20].t);
   EXPECT_TRUE(Read(db_.get(), "m", samples.back().t + 1, samples.back().t + kHour).empty());
+}
+
+TEST_F(DbTest, SelectOrdersSeriesByLabelsPairByPair) {
+  // Label sets where one is a prefix of another, or a name a prefix of another name, and
+  // values with bytes below and above the separators a flat key could use.
+  const std::vector<Labels> sets = {
+      L({{"__name__", "m"}, {"a", "b"}, {"c", "x"}}), L({{"__name__", "m"}, {"ab", "a"}}),
+      L({{"__name__", "m"}, {"a", "b\x01"}}),         L({{"__name__", "m"}, {"a", "b"}}),
+      L({{"__name__", "m"}, {"a", "\xc3\xa9"}}),      L({{"__name__", "m"}, {"a", ""}, {"b", "1"}}),
+      L({{"__name__", "m"}, {"a", "b"}, {"b", "x"}}),
+  };
+  for (const Labels& ls : sets) AppendAll(ls, {{kT0, 1}});
+  auto r = db_->Select({{Matcher::Op::kEqual, "__name__", "m"}}, kT0, kT0);
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::vector<Labels> want = sets;
+  for (Labels& ls : want) {
+    std::erase_if(ls, [](const Label& l) { return l.value.empty(); });
+    std::sort(ls.begin(), ls.end());
+  }
+  std::sort(want.begin(), want.end());
+  std::vector<Labels> got;
+  for (const Series& s : *r) got.push_back(s.labels);
+  EXPECT_EQ(got, want);
+}
+
+TEST_F(DbTest, HasSamplesTellsWhetherASeriesHasASampleInTheRange) {
+  // An open chunk with samples at 0 s and 100 s; a sealed one before it for "old".
+  AppendAll(L({{"__name__", "m"}}), {{kT0, 1}, {kT0 + 100'000, 2}});
+  AppendAll(L({{"__name__", "old"}}), Ramp(130, kT0 - kHour, 15'000));
+  auto has = [&](const std::string& name, int64_t mint, int64_t maxt) -> int {
+    auto ms = storage::CompileMatchers({{Matcher::Op::kEqual, "__name__", name}});
+    EXPECT_TRUE(ms.ok());
+    auto set = storage::QuerierOf(db_.get())->Select(*ms, mint, maxt);
+    EXPECT_TRUE(set.ok()) << set.status();
+    if (!set.ok() || !(*set)->Next()) return -1;
+    absl::StatusOr<bool> h = (*set)->HasSamples();
+    EXPECT_TRUE(h.ok()) << h.status();
+    return h.ok() && *h;
+  };
+  EXPECT_EQ(has("m", kT0 + 90'000, kT0 + 100'000), 1);
+  EXPECT_EQ(has("m", kT0 - 10'000, kT0), 1);
+  EXPECT_EQ(has("m", kT0 + 10'000, kT0 + 20'000), 0) << "between the open chunk's samples";
+  EXPECT_EQ(has("old", kT0 - kHour, kT0 - kHour), 1) << "in the sealed chunk only";
+  EXPECT_EQ(has("old", kT0 - kHour + 1, kT0 - kHour + 14'999), 0);
 }
 
 }  // namespace

@@ -77,5 +77,31 @@ TEST_F(DbTest, SamplesTooFarInTheFutureAndExtremeTimestampsAreRejected) {
   EXPECT_TRUE(app->Append(ls, clock_.now + kMinute, 1).ok()) << "within max_future_ms";
 }
 
+TEST_F(DbOutOfOrderTest, EveryRangeReadsExactlyItsSamplesAroundTheOpenChunk) {
+  // 200 samples: one sealed chunk of 120, an open chunk from sample 120. Then late samples
+  // into the sealed chunk (older than the open chunk) and into the open one.
+  std::vector<Sample> all = Ramp(200);
+  AppendAll(L({{"__name__", "m"}}), all);
+  const std::vector<Sample> late = {{kT0 + 50 * 15'000 + 7'000, -1},
+                                    {kT0 + 119 * 15'000 + 7'000, -2},
+                                    {kT0 + 150 * 15'000 + 7'000, -3}};
+  CommitResult r = AppendAll(L({{"__name__", "m"}}), late);
+  ASSERT_EQ(r.samples_stored, 3);
+  all.insert(all.end(), late.begin(), late.end());
+  std::sort(all.begin(), all.end(), [](const Sample& a, const Sample& b) { return a.t < b.t; });
+  const int64_t open_start = kT0 + 120 * 15'000;
+  for (int64_t mint : {kT0, late[0].t, late[1].t, open_start - 1, open_start, open_start + 1,
+                       late[2].t, kT0 + 199 * 15'000, kT0 + 300 * 15'000}) {
+    for (int64_t maxt : {open_start, late[2].t, kT0 + 199 * 15'000}) {
+      SCOPED_TRACE(testing::Message() << "[" << mint - kT0 << ", " << maxt - kT0 << "]");
+      std::vector<Sample> want;
+      for (const Sample& s : all) {
+        if (s.t >= mint && s.t <= maxt) want.push_back(s);
+      }
+      EXPECT_TRUE(BitsEqual(Read(db_.get(), "m", mint, maxt), want));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ember

@@ -36,6 +36,21 @@ class SeriesSet {
   // series' partitions hold samples outside the range only. May be called once per series;
   // the iterator may outlive the set's position but not the set.
   virtual std::unique_ptr<SampleIterator> Samples() = 0;
+  // Whether the current series has a sample within [mint, maxt], as Samples()->Next() would
+  // tell, perhaps without reading any chunk. Instead of Samples(), not with it.
+  virtual absl::StatusOr<bool> HasSamples() {
+    std::unique_ptr<SampleIterator> it = Samples();
+    if (it->Next()) return true;
+    if (!it->status().ok()) return it->status();
+    return false;
+  }
+  // Appends the current series' samples within [mint, maxt] to `*out`, in time order: what
+  // Samples() would give, without a virtual call per sample. Instead of Samples().
+  virtual absl::Status ReadSamples(std::vector<Sample>* out) {
+    std::unique_ptr<SampleIterator> it = Samples();
+    while (it->Next()) out->push_back(it->At());
+    return it->status();
+  }
   // DataLoss for damaged label records; OK otherwise.
   virtual absl::Status status() const = 0;
 };

@@ -1,5 +1,6 @@
 // The series and label endpoints: /api/v1/series, /api/v1/labels,
 // /api/v1/label/<name>/values, and /api/v1/metadata (what the ingest doors kept).
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -16,6 +17,9 @@
 #include "server/api/api_response.h"
 #include "server/api/query_json.h"
 #include "server/http/json.h"
+#include "storage/matcher.h"
+#include "storage/querier.h"
+#include "util/status_macros.h"
 
 namespace ember::server {
 namespace {
@@ -160,12 +164,25 @@ HttpResponse Api::SeriesEndpoint(const HttpRequest& req) {
     return ApiError(ErrorType::kBadData, "no match[] parameter provided");
   const Selection sel = ParseSelection(*params);
   if (sel.error.has_value()) return *sel.error;
-  std::set<Labels> found;
+  std::vector<Labels> found;  // Each set's series come sorted: one set needs no sort.
   for (const std::vector<Matcher>& set : sel.sets) {
-    absl::StatusOr<std::vector<Series>> series = db_->Select(set, sel.start, sel.end);
-    if (!series.ok()) return ApiError(ErrorType::kExecution, series.status().message());
-    for (Series& s : *series) found.insert(std::move(s.labels));
+    // Labels only: a series with a sample in range is listed, and its chunks are read only
+    // when its open chunk cannot tell.
+    absl::Status s = [&]() -> absl::Status {
+      EMBER_ASSIGN_OR_RETURN(std::vector<storage::CompiledMatcher> compiled,
+                             storage::CompileMatchers(set));
+      EMBER_ASSIGN_OR_RETURN(std::unique_ptr<storage::SeriesSet> series,
+                             storage::QuerierOf(db_)->Select(compiled, sel.start, sel.end));
+      while (series->Next()) {
+        EMBER_ASSIGN_OR_RETURN(const bool has, series->HasSamples());
+        if (has) found.push_back(std::move(series->labels()));
+      }
+      return series->status();
+    }();
+    if (!s.ok()) return ApiError(ErrorType::kExecution, s.message());
   }
+  if (!std::is_sorted(found.begin(), found.end())) std::sort(found.begin(), found.end());
+  found.erase(std::unique(found.begin(), found.end()), found.end());
   std::vector<std::string> warnings;
   JsonWriter w;
   w.BeginArray();

@@ -165,6 +165,11 @@ TEST_F(ApiTest, SeriesLabelsAndValuesHonourMatchStartEndAndLimit) {
   EXPECT_EQ(r.body,
             "{\"status\":\"success\",\"data\":[{\"__name__\":\"up\",\"job\":\"a\"},"
             "{\"__name__\":\"up\",\"job\":\"b\"}]}");
+  // Two overlapping sets: their union, once each, in label order.
+  r = Get("/api/v1/series?match[]=other&match[]=up&match[]=%7Bjob%3D%22a%22%7D");
+  EXPECT_EQ(r.body,
+            "{\"status\":\"success\",\"data\":[{\"__name__\":\"other\",\"zone\":\"z\"},"
+            "{\"__name__\":\"up\",\"job\":\"a\"},{\"__name__\":\"up\",\"job\":\"b\"}]}");
   r = Get("/api/v1/series?match[]=up&limit=1");
   EXPECT_EQ(r.body,
             "{\"status\":\"success\",\"data\":[{\"__name__\":\"up\",\"job\":\"a\"}],"
