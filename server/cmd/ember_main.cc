@@ -153,7 +153,7 @@ void ApplyLowMemoryProfile() {
 // resident: 10 of the static binary's 12 MB, 8.7 MB of librocksdb.so. The pages stay in the
 // page cache (MADV_DONTNEED on a private file mapping only drops this process's mappings;
 // text is never written, so nothing is lost) and what the server runs maps back in on its
-// next minor fault: idle RSS falls from ~15 to ~9 MB (docs/edge.md).
+// next minor fault: idle RSS falls from ~15 to ~10 MB (docs/edge.md).
 void DropStartupCodePages() {
   std::ifstream maps("/proc/self/maps");
   std::string line;
