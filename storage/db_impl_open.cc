@@ -77,6 +77,7 @@ absl::StatusOr<std::unique_ptr<DbImpl>> DbImpl::OpenImpl(const Options& options,
   config.create_if_missing = options.create_if_missing;
   config.partition_duration_ms = options.partition_duration_ms;
   config.block_cache_bytes = options.block_cache_bytes;
+  config.memtable_bytes = options.memtable_bytes;
   EMBER_ASSIGN_OR_RETURN(db->store_, RocksStore::Open(config, dir));
   {
     absl::MutexLock lock(&db->mu_);

@@ -91,10 +91,21 @@ rocksdb::ColumnFamilyOptions LogFamilyOptions(const std::shared_ptr<rocksdb::Cac
 }
 
 rocksdb::ColumnFamilyOptions FamilyOptionsFor(std::string_view name,
-                                              const std::shared_ptr<rocksdb::Cache>& cache) {
-  if (name.substr(0, kChunksPrefix.size()) == kChunksPrefix) return ChunkFamilyOptions(cache);
-  if (name == "log") return LogFamilyOptions(cache);
-  return IndexFamilyOptions(cache);
+                                              const std::shared_ptr<rocksdb::Cache>& cache,
+                                              int64_t memtable_bytes) {
+  rocksdb::ColumnFamilyOptions o;
+  if (name.substr(0, kChunksPrefix.size()) == kChunksPrefix) {
+    o = ChunkFamilyOptions(cache);
+  } else if (name == "log") {
+    o = LogFamilyOptions(cache);
+  } else {
+    o = IndexFamilyOptions(cache);
+  }
+  // The low-memory profile (RocksStore::Config::memtable_bytes).
+  if (memtable_bytes > 0) {
+    o.write_buffer_size = std::min<size_t>(o.write_buffer_size, memtable_bytes);
+  }
+  return o;
 }
 
 std::string PartitionFamilyName(PartitionFamily f, int64_t start) {
@@ -196,6 +207,10 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const Config& confi
   db_options.keep_log_file_num = 2;
   db_options.max_total_wal_size = 256 << 20;
   db_options.db_write_buffer_size = 128 << 20;
+  if (config.memtable_bytes > 0) {
+    db_options.db_write_buffer_size =
+        std::min<size_t>(db_options.db_write_buffer_size, 8 * config.memtable_bytes);
+  }
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   store->compactions_ = std::make_shared<std::atomic<int64_t>>(0);
   db_options.listeners.push_back(std::make_shared<CompactionCounter>(store->compactions_));
@@ -213,7 +228,7 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const Config& confi
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : names) {
-    descriptors.emplace_back(name, FamilyOptionsFor(name, store->cache_));
+    descriptors.emplace_back(name, FamilyOptionsFor(name, store->cache_, config.memtable_bytes));
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
@@ -253,8 +268,8 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const Config& confi
     for (int f = 0; f < 2; ++f) {
       if (p->handles_[f] != nullptr) continue;
       const std::string name = PartitionFamilyName(PartitionFamily(f), start);
-      s = store->db_->CreateColumnFamily(FamilyOptionsFor(name, store->cache_), name,
-                                         &p->handles_[f]);
+      s = store->db_->CreateColumnFamily(
+          FamilyOptionsFor(name, store->cache_, config.memtable_bytes), name, &p->handles_[f]);
       if (!s.ok()) return FromRocks(s, absl::StrCat(dir, ": create ", name));
     }
   }
@@ -330,8 +345,8 @@ absl::StatusOr<std::shared_ptr<Partition>> RocksStore::GetOrCreatePartition(int6
       new Partition(db_.get(), start, start + config_.partition_duration_ms));
   for (int f = 0; f < 2; ++f) {
     const std::string name = PartitionFamilyName(PartitionFamily(f), start);
-    rocksdb::Status s =
-        db_->CreateColumnFamily(FamilyOptionsFor(name, cache_), name, &p->handles_[f]);
+    rocksdb::Status s = db_->CreateColumnFamily(
+        FamilyOptionsFor(name, cache_, config_.memtable_bytes), name, &p->handles_[f]);
     if (!s.ok()) return FromRocks(s, absl::StrCat(dir_, ": create ", name));
   }
   partitions_[start] = p;

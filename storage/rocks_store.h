@@ -103,6 +103,8 @@ class RocksStore {
     bool create_if_missing = true;
     int64_t partition_duration_ms = 0;
     int64_t block_cache_bytes = 32 << 20;
+    // Caps every column family's memtable (0: the per-family sizes in rocks_store.cc).
+    int64_t memtable_bytes = 0;
   };
 
   static absl::StatusOr<std::unique_ptr<RocksStore>> Open(const Config& config,

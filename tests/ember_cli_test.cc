@@ -184,5 +184,33 @@ TEST_F(EmberCliTest, ReloadAppliesValidConfigAndKeepsTheOldOnErrors) {
   EXPECT_EQ(testutil::DescribeWaitStatus(ember.process().Wait(30'000)), "exit 0");
 }
 
+// --storage.low-memory lowers the defaults it names; a flag given explicitly keeps its value.
+// The server runs with them (the flags page shows what it was started with, and the executor
+// reports its concurrency), and takes a write.
+TEST_F(EmberCliTest, LowMemoryProfileLowersDefaultsButNotExplicitFlags) {
+  testutil::EmberProcess ember(kEmber);
+  ASSERT_TRUE(ember
+                  .Start(data_, absl::StrCat(dir_.path(), "/ember.log"), 60'000,
+                         {"--storage.low-memory", "--http_threads=3"})
+                  .ok());
+  testutil::HttpClient client(ember.port(), 5'000);
+  absl::StatusOr<testutil::HttpResult> flags = client.Get("/api/v1/status/flags");
+  ASSERT_TRUE(flags.ok());
+  EXPECT_THAT(flags->body, HasSubstr("\"storage_block_cache_bytes\":\"4194304\""));
+  EXPECT_THAT(flags->body, HasSubstr("\"storage_memtable_bytes\":\"4194304\""));
+  EXPECT_THAT(flags->body, HasSubstr("\"query_max_concurrency\":\"4\""));
+  EXPECT_THAT(flags->body, HasSubstr("\"http_threads\":\"3\""));
+  absl::StatusOr<testutil::HttpResult> info = client.Get("/api/v1/status/runtimeinfo");
+  ASSERT_TRUE(info.ok());
+  EXPECT_THAT(info->body, HasSubstr("\"maxConcurrency\":4"));
+  absl::StatusOr<testutil::HttpResult> w = client.Request(
+      "POST", "/api/v1/import/prometheus", "edge_up 1\n", {{"Content-Type", "text/plain"}});
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->status / 100, 2) << w->body;
+
+  ember.process().Signal(SIGTERM);
+  EXPECT_EQ(testutil::DescribeWaitStatus(ember.process().Wait(30'000)), "exit 0");
+}
+
 }  // namespace
 }  // namespace ember

@@ -56,6 +56,11 @@ struct Options {
 
   // RocksDB block cache for chunks and index, shared by all column families.
   int64_t block_cache_bytes = 32LL << 20;
+  // When positive, caps each RocksDB memtable (one per column family: a partition's chunks
+  // and postings, the head log, the index). Smaller memtables use less memory under ingest
+  // and flush and compact more often. 0 keeps the defaults (16 MiB for chunks and the log,
+  // 8 MiB for the rest); `ember serve --storage.low-memory` uses 4 MiB (docs/edge.md).
+  int64_t memtable_bytes = 0;
 
   // Wall clock in milliseconds; tests inject their own. Null means the system clock.
   std::function<int64_t()> clock;
