@@ -86,7 +86,8 @@ TEST_F(DbDiskBackgroundTest, SettledDirectoryIsNearItsCompactedSize) {
   EXPECT_TRUE(Eventually([&] {
     live = FileBytes(dir_.path(), "");
     return double(live) <= 1.5 * double(compacted);
-  })) << "live " << live << " B, compacted " << compacted << " B";
+  })) << "live "
+      << live << " B, compacted " << compacted << " B";
   RecordProperty("live_bytes", std::to_string(live));
   RecordProperty("compacted_bytes", std::to_string(compacted));
 }
