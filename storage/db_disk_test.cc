@@ -7,16 +7,21 @@
 namespace ember {
 namespace {
 
-// Bytes of the regular files in `dir` whose name ends with `suffix` ("" for all).
+// Bytes of the regular files in `dir` whose name ends with `suffix` ("" for all). RocksDB may
+// delete a file while this runs: such a file counts as gone.
 int64_t FileBytes(const std::string& dir, const std::string& suffix) {
   int64_t total = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    const std::string name = e.path().filename().string();
-    if (!e.is_regular_file() || name.size() < suffix.size() ||
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() < suffix.size() ||
         name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
       continue;
     }
-    total += static_cast<int64_t>(e.file_size());
+    std::error_code size_ec;
+    const auto n = std::filesystem::file_size(it->path(), size_ec);
+    if (!size_ec) total += static_cast<int64_t>(n);
   }
   return total;
 }
