@@ -149,6 +149,7 @@ class DbImpl final : public Db, public Querier, public Appendable {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ForgetSeries(MemSeries* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckpointLocked(bool evict_all) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckpointAndReleaseLog() ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<std::vector<uint64_t>> MatchingRefs(std::span<const CompiledMatcher> matchers,
                                                      int64_t mint, int64_t maxt);
   absl::StatusOr<std::string> LabelBytesOf(uint64_t ref);

@@ -53,6 +53,21 @@ absl::Status DbImpl::Checkpoint() {
   return CheckpointLocked(/*evict_all=*/false);
 }
 
+// The background thread's checkpoint: then, outside mu_ (commits go on), the WAL and the log
+// it deleted leave the disk (RocksStore::ReleaseLog). Waits for RocksDB's flush and compaction
+// threads, so it is not part of the public Checkpoint(): a forked child has none.
+absl::Status DbImpl::CheckpointAndReleaseLog() {
+  std::string log_end;
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return absl::FailedPreconditionError(absl::StrCat(dir_, ": database is closed"));
+    if (!fatal_.ok()) return fatal_;
+    EMBER_RETURN_IF_ERROR(CheckpointLocked(/*evict_all=*/false));
+    log_end = RefKey(last_seq_ + 1);
+  }
+  return store_->ReleaseLog(log_end);
+}
+
 // One atomic batch: the open chunks changed since the last checkpoint, series idle for
 // head_idle_ms sealed and evicted (or all of them, with `evict_all`), per-partition sample
 // counts, the new checkpoint sequence, and the deletion of the log up to it.

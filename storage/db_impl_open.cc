@@ -267,7 +267,7 @@ void DbImpl::BackgroundLoop() {
              SteadyMs() - last_checkpoint_steady_ms_ >= options_.checkpoint_interval_ms);
     }
     // Errors surface through fatal_ and the next call of the same kind; nothing to add here.
-    if (due) Checkpoint().IgnoreError();
+    if (due) CheckpointAndReleaseLog().IgnoreError();
     ApplyRetention().IgnoreError();
     sync_mu_.Lock();
   }
@@ -280,11 +280,15 @@ absl::Status DbImpl::Close() {
   }
   StopBackground();
   absl::Status s;
+  std::string log_end;
   {
     absl::MutexLock lock(&mu_);
     if (fatal_.ok()) s = CheckpointLocked(/*evict_all=*/false);
+    log_end = RefKey(last_seq_ + 1);
     closed_ = true;
   }
+  // A clean close leaves no WAL and no log behind: reopen reads SSTs only.
+  if (s.ok()) s = store_->ReleaseLog(log_end);
   if (s.ok()) s = store_->SyncWal();
   return s;
 }

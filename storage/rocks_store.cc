@@ -68,10 +68,13 @@ rocksdb::ColumnFamilyOptions ChunkFamilyOptions(const std::shared_ptr<rocksdb::C
   return o;
 }
 
+// Series, postings, heads and meta: small next to the chunks and written a little at a time, so
+// zstd at every level costs little CPU; with LZ4 in the young levels a live server's index
+// took 2-5x its compacted size until compactions reached the bottommost level.
 rocksdb::ColumnFamilyOptions IndexFamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions o;
   o.write_buffer_size = 8 << 20;
-  o.compression = rocksdb::kLZ4Compression;
+  o.compression = rocksdb::kZSTD;
   o.bottommost_compression = rocksdb::kZSTD;
   o.level_compaction_dynamic_level_bytes = true;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(TableOptions(cache, 16 << 10)));
@@ -79,7 +82,8 @@ rocksdb::ColumnFamilyOptions IndexFamilyOptions(const std::shared_ptr<rocksdb::C
 }
 
 // The head log is written and deleted soon after: no compression. Its memtable holds the
-// records until a flush (a checkpoint's DeleteRange does not free it), so it is kept at 16 MiB:
+// records until a flush (a checkpoint's DeleteRange does not free it; the flush after a
+// background checkpoint, ReleaseLog, does), so it is kept at 16 MiB:
 // 64 MiB spared a few flushed records but cost ~20 MB of RSS under remote-write load
 // (docs/performance.md, "Side by side with Prometheus").
 rocksdb::ColumnFamilyOptions LogFamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
@@ -422,6 +426,28 @@ absl::Status RocksStore::CompactAll() {
     if (!s.ok()) return FromRocks(s, absl::StrCat(dir_, ": compact ", h->GetName()));
   }
   return FromRocks(db_->FlushWAL(true), absl::StrCat(dir_, ": sync WAL"));
+}
+
+absl::Status RocksStore::ReleaseLog(std::string_view log_end) {
+  std::vector<rocksdb::ColumnFamilyHandle*> all(std::begin(fixed_), std::end(fixed_));
+  for (const auto& p : Partitions()) {
+    all.push_back(p->handles_[0]);
+    all.push_back(p->handles_[1]);
+  }
+  // One flush of all families: a WAL file is deleted only once no memtable needs it, and the
+  // small families (meta, heads, series) would otherwise keep every WAL alive until
+  // max_total_wal_size forces them out.
+  rocksdb::FlushOptions fo;
+  fo.allow_write_stall = true;
+  rocksdb::Status s = db_->Flush(fo, all);
+  if (!s.ok()) return FromRocks(s, absl::StrCat(dir_, ": flush"));
+  // The flushed log SSTs hold the deleted records and the tombstone that hides them; nothing
+  // compacts them until more files pile up. Compacting the range drops both.
+  const rocksdb::Slice end = ToSlice(log_end);
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  s = db_->CompactRange(co, handle(Family::kLog), nullptr, &end);
+  return FromRocks(s, absl::StrCat(dir_, ": compact log"));
 }
 
 }  // namespace ember::storage

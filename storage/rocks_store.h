@@ -137,6 +137,11 @@ class RocksStore {
 
   // Flushes memtables and compacts every family to its bottommost level.
   absl::Status CompactAll();
+  // Called after a checkpoint deleted the log below `log_end` (a log key). Flushes every
+  // family's memtable, so RocksDB deletes the WAL files that held them, then compacts the log
+  // family up to `log_end`, so the deleted records leave the disk instead of waiting in SSTs
+  // behind their range tombstone. Safe alongside writes.
+  absl::Status ReleaseLog(std::string_view log_end);
   // RocksDB compactions completed since Open.
   int64_t compactions_completed() const { return compactions_->load(std::memory_order_relaxed); }
 
