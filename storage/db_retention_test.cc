@@ -8,10 +8,7 @@ namespace {
 TEST_F(DbTest, RetentionDropsWholePartitionsCountedFromTheWallClock) {
   Options o = TestOptions(&clock_);
   o.retention_ms = 2 * kDay;
-  db_.reset();
-  auto db = Db::Open(o, dir_.path());
-  ASSERT_TRUE(db.ok());
-  db_ = std::move(*db);
+  ASSERT_NO_FATAL_FAILURE(Open(o));
   // One sample an hour over the last 5 days before now.
   std::vector<Sample> samples;
   for (int64_t t = clock_.now - 5 * kDay + kHour; t <= clock_.now; t += kHour) {
@@ -42,10 +39,7 @@ TEST_F(DbTest, RetentionDropsWholePartitionsCountedFromTheWallClock) {
 TEST_F(DbTest, OneSampleFarInTheFutureNeverDeletesData) {
   Options o = TestOptions(&clock_);
   o.retention_ms = 2 * kDay;
-  db_.reset();
-  auto db = Db::Open(o, dir_.path());
-  ASSERT_TRUE(db.ok());
-  db_ = std::move(*db);
+  ASSERT_NO_FATAL_FAILURE(Open(o));
   AppendAll(L({{"__name__", "m"}}), {{clock_.now - kHour, 1}});
   auto app = db_->NewAppender();
   EXPECT_FALSE(app->Append(L({{"__name__", "m"}}), clock_.now + 10LL * 365 * kDay, 2).ok());
@@ -56,10 +50,7 @@ TEST_F(DbTest, OneSampleFarInTheFutureNeverDeletesData) {
 TEST_F(DbTest, RetentionBySizeDropsOldestPartitionsButNotToday) {
   Options o = TestOptions(&clock_);
   o.retention_bytes = 1;  // Everything is too much: only the current partition may stay.
-  db_.reset();
-  auto db = Db::Open(o, dir_.path());
-  ASSERT_TRUE(db.ok());
-  db_ = std::move(*db);
+  ASSERT_NO_FATAL_FAILURE(Open(o));
   std::vector<Sample> samples;
   for (int64_t t = clock_.now - 3 * kDay; t <= clock_.now; t += kHour) samples.push_back({t, 1});
   AppendAll(L({{"__name__", "m"}}), samples);

@@ -83,12 +83,14 @@ inline bool BitsEqual(const std::vector<Sample>& a, const std::vector<Sample>& b
 class DbTest : public ::testing::Test {
  protected:
   virtual Options MakeOptions() { return TestOptions(&clock_); }
-  void Open() {
+  // (Re)opens db_ on dir_ with `o`; the default is MakeOptions().
+  void Open(const Options& o) {
     db_.reset();
-    auto db = Db::Open(MakeOptions(), dir_.path());
+    auto db = Db::Open(o, dir_.path());
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
   }
+  void Open() { Open(MakeOptions()); }
   void SetUp() override { Open(); }
 
   CommitResult AppendAll(const Labels& ls, const std::vector<Sample>& samples) {
